@@ -1,0 +1,53 @@
+"""The one place that imports every built-in component, filling the registries, and assembles the
+defaults tree that :func:`ding_lite.config.compile_config` validates user configs against."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ding_lite.config.validate import OpenSection
+from ding_lite.data import BUFFER_REGISTRY
+from ding_lite.envs import ENV_MANAGER_REGISTRY, ENV_REGISTRY
+from ding_lite.learner.base_learner import learner_default_config
+from ding_lite.learner.hooks import HOOK_REGISTRY
+from ding_lite.policy import POLICY_REGISTRY
+from ding_lite.worker.collector import collector_default_config
+from ding_lite.worker.evaluator import evaluator_default_config
+
+__all__ = ["BUFFER_REGISTRY", "ENV_MANAGER_REGISTRY", "ENV_REGISTRY", "HOOK_REGISTRY", "POLICY_REGISTRY", "default_tree"]
+
+
+def env_common_defaults() -> dict[str, Any]:
+    return dict(
+        type="",
+        import_names=[],
+        collector_env_num=8,  # envs stepped together by the collector
+        evaluator_env_num=5,  # envs stepped together by the evaluator
+        n_evaluator_episode=5,  # episodes per evaluation
+        stop_value=float("inf"),  # training stops when the evaluation mean return reaches this
+        replay_path=None,  # accepted for DI-engine configs (video replays are not recorded)
+        cfg_type=None,
+    )
+
+
+def default_tree(types: Mapping[str, str]) -> dict[str, Any]:
+    """Defaults for every key a config with these component types may set."""
+    env_cls = ENV_REGISTRY.get(types["env"])
+    manager_cls = ENV_MANAGER_REGISTRY.get(types["env_manager"])
+    policy_cls = POLICY_REGISTRY.get(types["policy"])
+    buffer_cls = BUFFER_REGISTRY.get(types["replay_buffer"])
+    env = env_common_defaults()
+    env.update(env_cls.default_config())
+    env["type"] = types["env"]
+    env["manager"] = manager_cls.default_config()
+    env["manager"]["type"] = types["env_manager"]
+    policy = policy_cls.default_config()
+    policy["type"] = types["policy"]
+    policy["learn"]["learner"] = learner_default_config()
+    policy["collect"]["collector"] = collector_default_config()
+    policy["eval"]["evaluator"] = evaluator_default_config()
+    policy["other"]["replay_buffer"] = buffer_cls.default_config()
+    policy["other"]["replay_buffer"]["type"] = types["replay_buffer"]
+    policy["other"]["commander"] = OpenSection()
+    return {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}

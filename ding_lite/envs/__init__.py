@@ -1,0 +1,29 @@
+"""Environments: the single-env contract, built-in envs, Gymnasium/old-Gym adapters and the vector manager.
+
+Importing this package registers the built-in env types (``cartpole``, ``pendulum``, ``gymnasium``/``gym``)
+and manager types (``base``, ``subprocess``, ``async_subprocess``, ``base_v2``). It never imports
+Gymnasium or torch; Gymnasium is imported only when a ``gymnasium`` env is constructed.
+"""
+
+from ding_lite.envs.adapter import GymApiAdapter, adapt_env
+from ding_lite.envs.base import ENV_REGISTRY, BaseEnv, EnvSpec, register_env
+from ding_lite.envs.cartpole import CartPoleEnv
+from ding_lite.envs.gymnasium_env import GymnasiumEnv
+from ding_lite.envs.manager import ENV_MANAGER_REGISTRY, VecStep, VectorEnvManager, make_env_manager
+from ding_lite.envs.pendulum import PendulumEnv
+
+__all__ = [
+    "ENV_MANAGER_REGISTRY",
+    "ENV_REGISTRY",
+    "BaseEnv",
+    "CartPoleEnv",
+    "EnvSpec",
+    "GymApiAdapter",
+    "GymnasiumEnv",
+    "PendulumEnv",
+    "VecStep",
+    "VectorEnvManager",
+    "adapt_env",
+    "make_env_manager",
+    "register_env",
+]

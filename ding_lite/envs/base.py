@@ -1,0 +1,156 @@
+"""The single-environment contract of ding_lite: :class:`EnvSpec`, :class:`BaseEnv` and the env registry.
+
+An environment is a Gymnasium-like object with a small, fixed surface:
+
+* ``reset()`` returns the first observation of a new episode;
+* ``step(action)`` returns ``(obs, reward, terminated, truncated)``;
+* ``seed(s)`` makes the *next* ``reset()`` draw its initial state from a generator seeded with ``s``
+  (later resets keep drawing from that same generator, so a seeded env replays the same sequence of
+  episodes for the same actions);
+* ``state_dict()``/``load_state_dict()`` snapshot and restore the whole env, RNG included, for envs whose
+  ``supports_state`` is true.
+
+Observations are always ``float32`` numpy arrays of ``spec.obs_shape``; rewards are python floats.
+Concrete env types register themselves with ``@register_env('name', 'alias', ...)`` and are built from
+the compiled ``env`` config section with ``ENV_REGISTRY.get(cfg['type'])(cfg)``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from ding_lite.utils.registry import Registry
+
+ActionKind = Literal["discrete", "continuous"]
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Static description of an env's observation and action spaces.
+
+    ``action_shape`` is the number of actions for a discrete env and the action dimension for a
+    continuous one (0 means "unknown", only possible for adapted foreign envs without an action space).
+    ``action_low``/``action_high`` are the bounds of every action component in the env's native units
+    when they are uniform, else ``None``; they are always ``None`` for discrete envs.
+    ``max_episode_steps`` is the step at which an episode is truncated, ``None`` when unbounded/unknown.
+    """
+
+    obs_shape: tuple[int, ...]
+    action_kind: ActionKind
+    action_shape: int
+    action_low: float | None = None
+    action_high: float | None = None
+    max_episode_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.action_kind not in ("discrete", "continuous"):
+            raise ValueError(f"action_kind must be 'discrete' or 'continuous', got {self.action_kind!r}")
+
+
+StepResult = tuple[np.ndarray, float, bool, bool]
+"""``(obs, reward, terminated, truncated)`` as returned by :meth:`BaseEnv.step`."""
+
+ListStepResult = tuple[list[Any], float, bool, bool]
+"""Like :data:`StepResult` but with the observation as (nested) python floats."""
+
+
+class BaseEnv(abc.ABC):
+    """Abstract single environment; see the module docstring for the contract.
+
+    Subclasses must set ``self.spec`` in ``__init__``. Stepping an env whose episode has ended (or that
+    was never reset) is an error for the built-in envs; the vector manager never does it.
+    """
+
+    spec: EnvSpec
+    supports_state: ClassVar[bool] = False
+    """Whether :meth:`state_dict`/:meth:`load_state_dict` are implemented (exact snapshot/restore)."""
+
+    def __init__(self, cfg: Mapping[str, Any] | None = None) -> None:
+        """``cfg`` is the compiled env config section; subclasses read their keys with ``.get``."""
+        self.cfg: Mapping[str, Any] = cfg if cfg is not None else {}
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """The env-type-specific config keys this type reads, with their defaults."""
+        return {}
+
+    @abc.abstractmethod
+    def seed(self, seed: int) -> None:
+        """Make the next :meth:`reset` draw from a generator freshly seeded with ``seed``."""
+
+    @abc.abstractmethod
+    def reset(self) -> np.ndarray:
+        """Start a new episode; returns its first observation (float32, ``spec.obs_shape``)."""
+
+    @abc.abstractmethod
+    def step(self, action: Any) -> StepResult:
+        """Advance one step. ``terminated``: a terminal state was reached (no bootstrapping);
+        ``truncated``: the episode was cut short, e.g. by the step limit. Both may be true together."""
+
+    def close(self) -> None:
+        """Release any resources; the env must not be used afterwards. The default does nothing."""
+
+    def reset_list(self) -> list[Any]:
+        """:meth:`reset` with the observation as (nested) python floats; a fast path for the manager.
+
+        Contract: the float32 rounding of the returned values is the observation :meth:`reset` would
+        return. Overridden by the built-ins to skip the numpy round trip.
+        """
+        return self.reset().tolist()  # type: ignore[no-any-return]
+
+    def step_list(self, action: Any) -> ListStepResult:
+        """:meth:`step` with the observation as (nested) python floats; contract as :meth:`reset_list`."""
+        obs, reward, terminated, truncated = self.step(action)
+        return obs.tolist(), reward, terminated, truncated
+
+    def state_dict(self) -> dict[str, Any]:
+        """A torch-``weights_only``-loadable snapshot (python scalars, lists, dicts, str only)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot save its state (supports_state is False)")
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` snapshot; the future trajectory (resets included) is identical."""
+        raise NotImplementedError(f"{type(self).__name__} cannot load a state (supports_state is False)")
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """The generator's bit-generator state as plain python data (ints, str, nested dicts)."""
+    return _plain(rng.bit_generator.state)  # type: ignore[no-any-return]
+
+
+def rng_from_state(state: Mapping[str, Any]) -> np.random.Generator:
+    """A new generator whose future draws are identical to those of the one ``state`` was taken from."""
+    name = state.get("bit_generator", "PCG64")
+    bit_gen_cls = getattr(np.random, str(name))
+    bit_gen = bit_gen_cls()
+    bit_gen.state = dict(state)
+    return np.random.Generator(bit_gen)
+
+
+def _plain(value: Any) -> Any:
+    """Recursively convert numpy scalars/arrays inside dicts/lists into python values."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    return value
+
+
+def check_state_kind(state: Mapping[str, Any], expected: str) -> None:
+    """Raise ValueError when a snapshot was taken from a different env type than ``expected``."""
+    kind = state.get("kind")
+    if kind != expected:
+        raise ValueError(f"state_dict was saved from a {kind!r} env, cannot load it into a {expected!r} env")
+
+
+ENV_REGISTRY = Registry[type[BaseEnv]]("env")
+"""Env type name (the config's ``env.type``) -> :class:`BaseEnv` subclass."""
+
+register_env = ENV_REGISTRY.register
+"""Class decorator for user envs: ``@register_env('my_env')``."""

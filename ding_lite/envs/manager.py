@@ -1,0 +1,246 @@
+"""In-process vectorised env manager: N envs stepped in lock-step with automatic reset.
+
+All DI-engine manager names (``base``, ``subprocess``, ``async_subprocess``, ``base_v2``) map to the same
+in-process :class:`VectorEnvManager`: for the small classic-control envs ding_lite targets, a python loop
+over the envs is faster than any inter-process transport. DI-engine's manager config keys are accepted;
+those about processes, retries and timeouts have no meaning here and are ignored.
+
+Invariant between calls: ``_obs`` holds the observation every env will act on next, and ``_ret``/``_len``
+hold the return and length of each env's running episode (both zero right after a reset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ding_lite.envs.adapter import adapt_env
+from ding_lite.envs.base import ENV_REGISTRY, BaseEnv, EnvSpec
+from ding_lite.utils.registry import Registry
+
+
+@dataclass
+class VecStep:
+    """One lock-step transition of all N envs; the arrays are fresh and never reused by the manager.
+
+    ``obs`` is what to act on next (already the reset observation where an episode ended), ``next_obs``
+    the true successor observation (the terminal one where ``done``). ``done`` is terminated or truncated;
+    ``truncated`` marks episodes that ended *only* by truncation (the step limit), i.e. where bootstrapping
+    from ``next_obs`` is valid. ``episode_return`` (float64) and ``episode_length`` are the finished
+    episode's totals where ``done``, NaN and 0 elsewhere.
+    """
+
+    obs: np.ndarray
+    next_obs: np.ndarray
+    reward: np.ndarray
+    done: np.ndarray
+    truncated: np.ndarray
+    episode_return: np.ndarray
+    episode_length: np.ndarray
+
+
+ENV_MANAGER_REGISTRY = Registry[type["VectorEnvManager"]]("env manager")
+"""Manager type name (the config's ``env.manager.type``) -> manager class."""
+
+
+@ENV_MANAGER_REGISTRY.register("base", "subprocess", "async_subprocess", "base_v2")
+class VectorEnvManager:
+    """Steps ``env_num`` envs sequentially in this process and auto-resets those whose episode ended.
+
+    ``step(actions)`` takes ``(N,)`` ints for discrete envs or ``(N, act_dim)`` floats for continuous ones.
+    The ``obs`` array of the latest :class:`VecStep` (or :meth:`reset`) is kept as the manager's current
+    observation: callers must not modify it in place if they rely on :meth:`state_dict`.
+    """
+
+    def __init__(self, envs: Sequence[BaseEnv], cfg: Mapping[str, Any] | None = None) -> None:
+        if len(envs) == 0:
+            raise ValueError("VectorEnvManager needs at least one env")
+        self.cfg: dict[str, Any] = {**self.default_config(), **(dict(cfg) if cfg else {})}
+        if not self.cfg.get("auto_reset", True):
+            raise ValueError("VectorEnvManager only supports auto_reset=True")
+        self.envs: list[BaseEnv] = list(envs)
+        self.env_num = len(self.envs)
+        self._step_fns = [env.step_list for env in self.envs]
+        self._reset_fns = [env.reset_list for env in self.envs]
+        self._obs: np.ndarray | None = None
+        self._flat = False  # observations are 1-D: use the list fast path
+        self._ret = [0.0] * self.env_num
+        self._len = [0] * self.env_num
+        self._nan = np.full(self.env_num, np.nan)
+        self._zeros = np.zeros(self.env_num, dtype=np.int64)
+        self._closed = False
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """DI-engine's env-manager keys; only ``auto_reset`` (must be True) and ``type`` matter here."""
+        return {
+            "type": "base",
+            "episode_num": float("inf"),
+            "max_retry": 1,
+            "retry_type": "reset",
+            "auto_reset": True,
+            "step_timeout": None,
+            "reset_timeout": None,
+            "retry_waiting_time": 0.1,
+            "shared_memory": False,
+            "copy_obs": True,
+            "copy_on_get": True,
+            "context": "fork",
+            "wait_num": float("inf"),
+            "step_wait_timeout": None,
+            "connect_timeout": 60,
+            "reset_inplace": False,
+            "cfg_type": "BaseEnvManagerDict",
+        }
+
+    @property
+    def spec(self) -> EnvSpec:
+        """The spec of env 0 (all envs are assumed to share it)."""
+        return self.envs[0].spec
+
+    def seed(self, seed: int) -> None:
+        """Seed env ``i`` with ``seed + i``; takes effect at each env's next reset."""
+        for i, env in enumerate(self.envs):
+            env.seed(seed + i)
+
+    def reset(self) -> np.ndarray:
+        """Start a new episode in every env; returns the ``(N, *obs_shape)`` float32 observations."""
+        self._check_open()
+        obs = np.stack([np.asarray(env.reset(), dtype=np.float32) for env in self.envs])
+        self._obs = obs
+        self._flat = obs.ndim == 2
+        self._ret = [0.0] * self.env_num
+        self._len = [0] * self.env_num
+        return obs.copy()
+
+    def step(self, actions: np.ndarray | Sequence[Any]) -> VecStep:
+        """Step every env with its action, auto-resetting envs whose episode ended."""
+        if self._obs is None:
+            raise RuntimeError("VectorEnvManager.step called before reset()")
+        acts = actions.tolist() if isinstance(actions, np.ndarray) else list(actions)
+        if len(acts) != self.env_num:
+            raise ValueError(f"expected {self.env_num} actions, got {len(acts)}")
+        n = self.env_num
+        ret, length = self._ret, self._len
+        rows: list[Any] = []
+        rewards: list[float] = []
+        dones: list[bool] = []
+        truncs: list[bool] = []
+        ended: list[int] = []
+        if self._flat:
+            step_fns = self._step_fns
+            for i in range(n):
+                o, r, te, tr = step_fns[i](acts[i])
+                rows.append(o)
+                rewards.append(r)
+                ret[i] += r
+                length[i] += 1
+                if te or tr:
+                    ended.append(i)
+                    dones.append(True)
+                    truncs.append(not te)
+                else:
+                    dones.append(False)
+                    truncs.append(False)
+            next_obs = np.array(rows, dtype=np.float32)
+        else:
+            next_obs = np.empty_like(self._obs)
+            for i, env in enumerate(self.envs):
+                step_obs, r, te, tr = env.step(acts[i])
+                next_obs[i] = step_obs
+                rewards.append(r)
+                ret[i] += r
+                length[i] += 1
+                dones.append(te or tr)
+                truncs.append(tr and not te)
+                if te or tr:
+                    ended.append(i)
+        obs = next_obs.copy()
+        ep_ret = self._nan.copy()
+        ep_len = self._zeros.copy()
+        for i in ended:
+            ep_ret[i] = ret[i]
+            ep_len[i] = length[i]
+            ret[i] = 0.0
+            length[i] = 0
+            obs[i] = self._reset_fns[i]() if self._flat else self.envs[i].reset()
+        self._obs = obs
+        return VecStep(
+            obs=obs,
+            next_obs=next_obs,
+            reward=np.array(rewards, dtype=np.float32),
+            done=np.array(dones, dtype=bool),
+            truncated=np.array(truncs, dtype=bool),
+            episode_return=ep_ret,
+            episode_length=ep_len,
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Snapshot of the current observations, running episode stats and every env's state.
+
+        Contains only python scalars, lists, dicts and str (``torch.load(weights_only=True)``-safe).
+        Raises NotImplementedError when some env does not support state.
+        """
+        for i, env in enumerate(self.envs):
+            if not env.supports_state:
+                raise NotImplementedError(f"env {i} ({type(env).__name__}) cannot save its state")
+        return {
+            "kind": "vector_env_manager",
+            "env_num": self.env_num,
+            "obs": None if self._obs is None else self._obs.tolist(),
+            "episode_return": list(self._ret),
+            "episode_length": list(self._len),
+            "envs": [env.state_dict() for env in self.envs],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` snapshot exactly: later steps equal those after the save."""
+        if state.get("env_num") != self.env_num:
+            raise ValueError(f"state_dict holds {state.get('env_num')} envs, this manager has {self.env_num}")
+        for env, env_state in zip(self.envs, state["envs"], strict=True):
+            env.load_state_dict(env_state)
+        obs = state["obs"]
+        self._obs = None if obs is None else np.array(obs, dtype=np.float32)
+        self._flat = self._obs is not None and self._obs.ndim == 2
+        self._ret = [float(v) for v in state["episode_return"]]
+        self._len = [int(v) for v in state["episode_length"]]
+
+    def close(self) -> None:
+        """Close every env; idempotent. The manager cannot be reset afterwards."""
+        if not self._closed:
+            self._closed = True
+            for env in self.envs:
+                env.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("VectorEnvManager is closed")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(env_num={self.env_num}, env={type(self.envs[0]).__name__})"
+
+
+def make_env_manager(
+    env_cfg: Mapping[str, Any],
+    manager_cfg: Mapping[str, Any],
+    env_num: int,
+    env_fn: Callable[[], Any] | None = None,
+) -> VectorEnvManager:
+    """Build ``env_num`` envs and wrap them in the manager type named by ``manager_cfg['type']``.
+
+    Envs come from ``ENV_REGISTRY.get(env_cfg['type'])(env_cfg)``, or from ``adapt_env(env_fn())`` when
+    ``env_fn`` is given (then ``env_cfg['type']`` is not needed). Unknown type names raise
+    :class:`~ding_lite.utils.registry.UnknownNameError` listing the known ones.
+    """
+    if env_num < 1:
+        raise ValueError(f"env_num must be >= 1, got {env_num}")
+    manager_cls = ENV_MANAGER_REGISTRY.get(str(manager_cfg.get("type", "base")))
+    if env_fn is not None:
+        envs = [adapt_env(env_fn()) for _ in range(env_num)]
+    else:
+        env_cls = ENV_REGISTRY.get(str(env_cfg.get("type", "")))
+        envs = [env_cls(env_cfg) for _ in range(env_num)]
+    return manager_cls(envs, manager_cfg)

@@ -1,0 +1,15 @@
+"""Errors meant for users. The CLI prints ``str(err)`` as one line and exits non-zero; tracebacks are for bugs."""
+
+from __future__ import annotations
+
+
+class DingLiteError(Exception):
+    """Base class of every error caused by user input (a config, a path, a checkpoint)."""
+
+
+class ConfigError(DingLiteError, ValueError):
+    """A config file or config key is wrong; the message names the file or the dotted key."""
+
+
+class CheckpointError(DingLiteError, ValueError):
+    """A checkpoint cannot be used; the message names the file and what does not fit."""

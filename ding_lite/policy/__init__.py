@@ -1,0 +1,7 @@
+"""Policies: PPO and DQN, registered by name in ``POLICY_REGISTRY``."""
+
+from ding_lite.policy.base import POLICY_REGISTRY, Policy, register_policy
+from ding_lite.policy.dqn import DQNPolicy
+from ding_lite.policy.ppo import PPOPolicy
+
+__all__ = ["POLICY_REGISTRY", "DQNPolicy", "PPOPolicy", "Policy", "register_policy"]

@@ -1,0 +1,152 @@
+"""The policy contract: three modes (learn, collect, eval) over one model, and named state.
+
+A policy is built from the compiled ``cfg.policy`` section. Each mode is a small view exposing the
+methods a worker may call, as in DI-engine (``policy.learn_mode.forward(batch)``,
+``policy.collect_mode.forward(obs)``, ``policy.eval_mode.forward(obs)``).
+
+State: ``_state_dict_learn()`` returns DI-engine's checkpoint keys for the policy (``model``,
+``target_model``, ``optimizer*``); ``_load_state_dict_learn()`` restores them strictly, failing with a
+message that lists every mismatched tensor with both shapes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ding_lite.checkpoint.model_io import load_model_state
+from ding_lite.utils.registry import Registry
+
+POLICY_REGISTRY: Registry[type[Policy]] = Registry("policy")
+register_policy = POLICY_REGISTRY.register
+
+
+class PolicyMode:
+    """The methods of one mode, bound to the policy (``forward``, ``state_dict``, ``load_state_dict``, ...)."""
+
+    def __init__(self, **methods: Callable[..., Any]) -> None:
+        self.__dict__.update(methods)
+
+    def __getattr__(self, name: str) -> Any:  # only reached for missing names
+        raise AttributeError(f"this policy mode has no method '{name}'")
+
+
+class Policy:
+    """Base class: subclasses set ``config``, build their model and implement the ``_forward_*`` methods."""
+
+    config: ClassVar[dict[str, Any]] = {}
+    on_policy: ClassVar[bool] = False
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        cfg = copy.deepcopy(cls.config)
+        cfg["model"] = cls.default_model_config()
+        return cfg
+
+    @classmethod
+    def default_model_config(cls) -> dict[str, Any]:
+        return {}
+
+    def __init__(self, cfg: Mapping[str, Any], model: nn.Module | None = None) -> None:
+        self._cfg = cfg
+        self._model = model if model is not None else self._create_model(cfg["model"])
+        self.rng = np.random.default_rng(0)
+        self._init_learn()
+        self._init_collect()
+        self._init_eval()
+
+    # --- to be provided by subclasses -----------------------------------------------------------
+    def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:
+        raise NotImplementedError
+
+    def _init_learn(self) -> None:
+        raise NotImplementedError
+
+    def _init_collect(self) -> None:
+        pass
+
+    def _init_eval(self) -> None:
+        pass
+
+    def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _forward_collect(self, obs: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _monitor_vars_learn(self) -> list[str]:
+        return ["cur_lr", "total_loss"]
+
+    def _state_dict_learn(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _train_batches(self, data: Any) -> Iterator[Mapping[str, torch.Tensor]]:
+        """Turn collected data into train batches (on-policy); each batch is one train iteration."""
+        yield data
+
+    # --- shared -----------------------------------------------------------------------------------
+    def seed(self, seed: int) -> None:
+        """Seeds ``rng``, the generator collect-mode sampling and exploration draw from."""
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def model(self) -> nn.Module:
+        return self._model
+
+    def _state_dict_eval(self) -> dict[str, Any]:
+        return {"model": self._model.state_dict()}
+
+    def _load_state_dict_eval(self, state: Mapping[str, Any]) -> None:
+        load_model_state(self._model, state["model"], what="model")
+
+    _state_dict_collect = _state_dict_eval
+    _load_state_dict_collect = _load_state_dict_eval
+
+    @property
+    def learn_mode(self) -> PolicyMode:
+        return PolicyMode(
+            forward=self._forward_learn,
+            train_batches=self._train_batches,
+            state_dict=self._state_dict_learn,
+            load_state_dict=self._load_state_dict_learn,
+            monitor_vars=self._monitor_vars_learn,
+        )
+
+    @property
+    def collect_mode(self) -> PolicyMode:
+        return PolicyMode(
+            forward=self._forward_collect,
+            state_dict=self._state_dict_collect,
+            load_state_dict=self._load_state_dict_collect,
+        )
+
+    @property
+    def eval_mode(self) -> PolicyMode:
+        return PolicyMode(
+            forward=self._forward_eval,
+            state_dict=self._state_dict_eval,
+            load_state_dict=self._load_state_dict_eval,
+        )
+
+
+def clip_gradients(params: list[nn.Parameter], clip_type: str | None, clip_value: float) -> None:
+    """DI-engine's ``grad_clip_type``: 'clip_norm', 'clip_value' or None/'none'."""
+    if clip_type in (None, "none", ""):
+        return
+    if clip_type == "clip_norm":
+        torch.nn.utils.clip_grad_norm_(params, clip_value)
+    elif clip_type == "clip_value":
+        torch.nn.utils.clip_grad_value_(params, clip_value)
+    else:
+        raise ValueError(f"unknown grad_clip_type '{clip_type}'; use 'clip_norm', 'clip_value' or None")

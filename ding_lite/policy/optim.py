@@ -1,0 +1,111 @@
+"""Adam without ``torch.optim``: same update and the same ``state_dict`` layout as ``torch.optim.Adam``.
+
+Why: the first use of any ``torch.optim`` optimizer imports ``torch._dynamo``, which costs more than a
+second of start-up on a small machine, longer than a whole cartpole run. The update follows PyTorch's
+single-tensor Adam step for step (so results match it bit for bit), and ``state_dict()`` has PyTorch's
+keys (``state`` by parameter index with ``step``/``exp_avg``/``exp_avg_sq``, and ``param_groups``), so
+DI-engine's optimizer state loads into it and its state loads into ``torch.optim.Adam``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+
+
+class Adam:
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        group: dict[str, Any] = {
+            "params": list(params), "lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+            "amsgrad": False, "maximize": False, "foreach": None, "capturable": False, "differentiable": False,
+            "fused": None, "decoupled_weight_decay": False,
+        }  # fmt: skip
+        self.param_groups: list[dict[str, Any]] = [group]
+        self.state: dict[torch.nn.Parameter, dict[str, torch.Tensor]] = {}
+
+    def _params(self) -> list[torch.nn.Parameter]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def zero_grad(self) -> None:
+        for param in self._params():
+            param.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            for param in params:
+                if param not in self.state:
+                    self.state[param] = {
+                        "step": torch.tensor(0.0),
+                        "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
+                        "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format),
+                    }
+            self._update(group, params)
+
+    def _update(self, group: dict[str, Any], params: list[torch.nn.Parameter]) -> None:
+        """One Adam step for ``params``, batched with torch's multi-tensor (``_foreach``) kernels."""
+        beta1, beta2 = group["betas"]
+        states = [self.state[p] for p in params]
+        grads = [p.grad for p in params]
+        if group["weight_decay"] != 0:
+            grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+        exp_avgs = [s["exp_avg"] for s in states]
+        exp_avg_sqs = [s["exp_avg_sq"] for s in states]
+        for state in states:
+            state["step"] += 1
+        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+        for count, group_params in _by_step(states, params).items():
+            step_size = group["lr"] / (1 - beta1**count)
+            correction = (1 - beta2**count) ** 0.5
+            index = group_params
+            denom = torch._foreach_sqrt([exp_avg_sqs[i] for i in index])
+            torch._foreach_div_(denom, correction)
+            torch._foreach_add_(denom, group["eps"])
+            torch._foreach_addcdiv_([params[i] for i in index], [exp_avgs[i] for i in index], denom, value=-step_size)
+
+    def state_dict(self) -> dict[str, Any]:
+        index = {id(p): i for i, p in enumerate(self._params())}
+        groups = []
+        for group in self.param_groups:
+            saved = {k: v for k, v in group.items() if k != "params"}
+            saved["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(saved)
+        state = {index[id(p)]: {k: v.clone() for k, v in s.items()} for p, s in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        params = self._params()
+        for group, saved in zip(self.param_groups, state_dict["param_groups"]):
+            for key, value in saved.items():
+                if key != "params":
+                    group[key] = tuple(value) if key == "betas" else value
+        self.state = {}
+        for i, saved_state in state_dict["state"].items():
+            param = params[int(i)]
+            self.state[param] = {
+                "step": torch.as_tensor(saved_state["step"], dtype=torch.float32).clone(),
+                "exp_avg": saved_state["exp_avg"].to(param.dtype).clone(),
+                "exp_avg_sq": saved_state["exp_avg_sq"].to(param.dtype).clone(),
+            }
+
+
+def _by_step(states: list[dict[str, torch.Tensor]], params: list[torch.nn.Parameter]) -> dict[float, list[int]]:
+    """Parameter positions grouped by their step count (all equal unless some parameter skipped steps)."""
+    groups: dict[float, list[int]] = {}
+    for i, state in enumerate(states):
+        groups.setdefault(float(state["step"].item()), []).append(i)
+    return groups

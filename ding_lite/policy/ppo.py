@@ -1,0 +1,233 @@
+"""PPO (clipped objective, GAE, value normalisation) on the shared-encoder ``VAC`` model.
+
+Collected data is a rollout of T steps from N envs: arrays of shape (T, N, ...) with ``obs``, ``action``,
+``reward``, ``done`` and ``next_obs``. ``_train_batches`` turns it into ``epoch_per_collect`` passes of
+minibatches of ``batch_size``; each minibatch is one train iteration. The behaviour policy's log
+probabilities are computed once before the first update (the model is the one that collected), and with
+``recompute_adv`` values and advantages are recomputed with the current model at the start of each epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
+from ding_lite.model.vac import VAC, vac_default_config
+from ding_lite.policy.base import Policy, clip_gradients, register_policy
+from ding_lite.policy.optim import Adam
+from ding_lite.policy.running_stats import RunningMeanStd
+from ding_lite.policy.distributions import action_log_prob_entropy
+
+
+@register_policy("ppo")
+class PPOPolicy(Policy):
+    on_policy = True
+    config: dict[str, Any] = dict(
+        type="ppo",
+        import_names=[],
+        cuda=False,
+        on_policy=True,
+        priority=False,
+        priority_IS_weight=False,
+        action_space="discrete",  # 'discrete' or 'continuous'
+        recompute_adv=True,  # recompute values and GAE with the current model at every epoch
+        nstep_return=False,
+        multi_agent=False,
+        transition_with_policy_data=True,
+        load_path="",  # checkpoint evaluated by `ding -m eval` when --load-path is not given
+        learn=dict(
+            epoch_per_collect=10,  # passes over each collected rollout
+            batch_size=64,  # minibatch size; one minibatch update = one train iteration
+            learning_rate=3e-4,
+            lr_scheduler=None,
+            value_weight=0.5,  # weight of the value loss in the total loss
+            entropy_weight=0.0,  # weight of the entropy bonus
+            clip_ratio=0.2,  # PPO ratio clip, also used to clip the value update
+            adv_norm=True,  # normalise advantages per minibatch
+            value_norm=True,  # learn values in units of the running std of returns
+            ppo_param_init=True,  # orthogonal init, zero biases
+            grad_clip_type="clip_norm",
+            grad_clip_value=0.5,
+            ignore_done=False,  # bootstrap through episode ends (for time-limit-only envs)
+            resume_training=False,  # also restore env_step and reuse the experiment directory
+            update_per_collect=None,  # accepted for DI-engine configs; PPO uses epoch_per_collect
+            multi_gpu=False,
+        ),
+        collect=dict(
+            n_sample=64,  # transitions per collect (rounded up to a multiple of collector_env_num)
+            unroll_len=1,
+            discount_factor=0.99,
+            gae_lambda=0.95,
+        ),
+        eval=dict(),
+        other=dict(),
+    )
+
+    @classmethod
+    def default_model_config(cls) -> dict[str, Any]:
+        return vac_default_config()
+
+    def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:
+        return VAC(
+            obs_shape=int(model_cfg["obs_shape"]),
+            action_shape=int(model_cfg["action_shape"]),
+            action_space=str(model_cfg.get("action_space") or self._cfg["action_space"]),
+            encoder_hidden_size_list=list(model_cfg["encoder_hidden_size_list"]),
+            actor_head_hidden_size=int(model_cfg["actor_head_hidden_size"]),
+            actor_head_layer_num=int(model_cfg["actor_head_layer_num"]),
+            critic_head_hidden_size=int(model_cfg["critic_head_hidden_size"]),
+            critic_head_layer_num=int(model_cfg["critic_head_layer_num"]),
+            sigma_type=str(model_cfg["sigma_type"]),
+            bound_type=model_cfg.get("bound_type"),
+        )
+
+    def _init_learn(self) -> None:
+        learn = self._cfg["learn"]
+        self._continuous = str(self._cfg["action_space"]) == "continuous"
+        if learn["ppo_param_init"]:
+            self._orthogonal_init()
+        self._optimizer = Adam(self._model.parameters(), lr=float(learn["learning_rate"]))
+        self._value_rms = RunningMeanStd()
+        self._gamma = float(self._cfg["collect"]["discount_factor"])
+        self._gae_lambda = float(self._cfg["collect"]["gae_lambda"])
+
+    def _orthogonal_init(self) -> None:
+        for module in self._model.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.orthogonal_(module.weight)
+                nn.init.zeros_(module.bias)
+        if self._continuous:
+            head = self._model.actor_head
+            nn.init.constant_(head.log_sigma_param, -0.5)
+            for module in head.modules():
+                if isinstance(module, nn.Linear):
+                    nn.init.zeros_(module.bias)
+                    module.weight.data.mul_(0.01)
+
+    # --- collect / eval -------------------------------------------------------------------------
+    def _init_collect(self) -> None:
+        self._actor = self._model.numpy_actor()
+
+    def _forward_collect(self, obs: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
+        out = self._actor(obs)
+        if self._continuous:
+            mu, sigma = out
+            return {"action": (mu + sigma * self.rng.standard_normal(mu.shape, dtype=np.float32)).astype(np.float32)}
+        return {"action": (out + self.rng.gumbel(size=out.shape)).argmax(-1)}
+
+    def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
+        out = self._actor(obs)
+        return out[0] if self._continuous else out.argmax(-1)
+
+    # --- learn ----------------------------------------------------------------------------------
+    def _advantages(self, rollout: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """GAE over time per env: returns (advantage, value, return), each (T, N), value normalised."""
+        steps, envs = rollout["reward"].shape
+        obs = rollout["obs"].reshape(steps * envs, -1)
+        next_obs = rollout["next_obs"].reshape(steps * envs, -1)
+        with torch.no_grad():
+            value = self._model.compute_critic(obs).view(steps, envs)
+            next_value = self._model.compute_critic(next_obs).view(steps, envs)
+        std = self._value_rms.std if self._cfg["learn"]["value_norm"] else 1.0
+        value, next_value = value * std, next_value * std
+        not_done = 1.0 - rollout["done"] if not self._cfg["learn"]["ignore_done"] else torch.ones_like(value)
+        delta = rollout["reward"] + self._gamma * not_done * next_value - value
+        adv = torch.zeros_like(value)
+        running = torch.zeros(envs)
+        for t in range(steps - 1, -1, -1):
+            running = delta[t] + self._gamma * self._gae_lambda * not_done[t] * running
+            adv[t] = running
+        returns = adv + value
+        if self._cfg["learn"]["value_norm"]:
+            self._value_rms.update(returns.numpy())
+            return adv, value / std, returns / std
+        return adv, value, returns
+
+    def _train_batches(self, data: Any) -> Iterator[Mapping[str, torch.Tensor]]:
+        learn = self._cfg["learn"]
+        rollout = {k: torch.as_tensor(v) for k, v in data.items()}
+        rollout["done"] = rollout["done"].float()
+        steps, envs = rollout["reward"].shape
+        total = steps * envs
+        flat_obs = rollout["obs"].reshape(total, -1)
+        flat_action = rollout["action"].reshape(total, *rollout["action"].shape[2:])
+        with torch.no_grad():
+            old_logp, _ = action_log_prob_entropy(self._model.compute_actor(flat_obs), flat_action, self._continuous)
+        adv, value, ret = self._advantages(rollout)
+        batch_size = int(learn["batch_size"])
+        for epoch in range(int(learn["epoch_per_collect"])):
+            if epoch > 0 and self._cfg["recompute_adv"]:
+                adv, value, ret = self._advantages(rollout)
+            order = torch.randperm(total)
+            for start in range(0, total, batch_size):
+                idx = order[start : start + batch_size]
+                yield {
+                    "obs": flat_obs[idx],
+                    "action": flat_action[idx],
+                    "logp_old": old_logp[idx],
+                    "adv": adv.reshape(total)[idx],
+                    "value_old": value.reshape(total)[idx],
+                    "return": ret.reshape(total)[idx],
+                }
+
+    def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        learn = self._cfg["learn"]
+        clip = float(learn["clip_ratio"])
+        adv = batch["adv"]
+        if learn["adv_norm"]:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        actor_out, value = self._model.compute_actor_critic(batch["obs"])
+        logp, entropy = action_log_prob_entropy(actor_out, batch["action"], self._continuous)
+        ratio = torch.exp(logp - batch["logp_old"])
+        policy_loss = -torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
+        value_old, ret = batch["value_old"], batch["return"]
+        value_clipped = value_old + (value - value_old).clamp(-clip, clip)
+        value_loss = 0.5 * torch.max((ret - value) ** 2, (ret - value_clipped) ** 2).mean()
+        entropy_loss = entropy.mean()
+        total = policy_loss + float(learn["value_weight"]) * value_loss - float(learn["entropy_weight"]) * entropy_loss
+        self._optimizer.zero_grad()
+        total.backward()
+        clip_gradients(list(self._model.parameters()), learn["grad_clip_type"], float(learn["grad_clip_value"]))
+        self._optimizer.step()
+        with torch.no_grad():
+            approx_kl = (batch["logp_old"] - logp).mean().item()
+            clipfrac = ((ratio - 1).abs() > clip).float().mean().item()
+        return {
+            "cur_lr": self._optimizer.param_groups[0]["lr"],
+            "total_loss": total.item(),
+            "policy_loss": policy_loss.item(),
+            "value_loss": value_loss.item(),
+            "entropy_loss": entropy_loss.item(),
+            "adv_max": batch["adv"].max().item(),
+            "adv_mean": batch["adv"].mean().item(),
+            "value_mean": value.mean().item(),
+            "value_max": value.max().item(),
+            "approx_kl": approx_kl,
+            "clipfrac": clipfrac,
+        }
+
+    def _monitor_vars_learn(self) -> list[str]:
+        return ["cur_lr", "total_loss", "policy_loss", "value_loss", "entropy_loss", "adv_max", "adv_mean",
+                "value_mean", "value_max", "approx_kl", "clipfrac"]  # fmt: skip
+
+    # --- state ----------------------------------------------------------------------------------
+    def _state_dict_learn(self) -> dict[str, Any]:
+        return {"model": self._model.state_dict(), "optimizer": self._optimizer.state_dict()}
+
+    def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
+        load_model_state(self._model, state["model"], what="model")
+        if "optimizer" in state:
+            load_optimizer_state(self._optimizer, state["optimizer"], what="optimizer")
+
+    def value_norm_state(self) -> dict[str, Any]:
+        return self._value_rms.state_dict()
+
+    def load_value_norm_state(self, state: Mapping[str, Any]) -> None:
+        self._value_rms.load_state_dict(state)
+
+

@@ -1,0 +1,141 @@
+"""``SampleCollector``: steps all collector envs together, one policy forward per step for every env.
+
+``env_step`` counts env transitions (all envs). Finished episodes are summarised to TensorBoard
+(``collector_iter/*`` over train_iter, ``collector_step/*`` over env_step) at most every
+``collect_print_freq`` train iterations.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ding_lite.data.nstep import NStepTransitions
+from ding_lite.envs import VectorEnvManager
+from ding_lite.policy.base import Policy
+from ding_lite.utils.log import ExperimentLogger
+
+
+def collector_default_config() -> dict[str, Any]:
+    return dict(type="sample", import_names=[], collect_print_freq=100, deepcopy_obs=False, transform_obs=False)
+
+
+class SampleCollector:
+    def __init__(
+        self, cfg: Mapping[str, Any], env: VectorEnvManager, policy: Policy, logger: ExperimentLogger
+    ) -> None:
+        self.cfg = cfg
+        self.env = env
+        self.policy = policy
+        self.logger = logger
+        self.env_step = 0
+        self.episode_count = 0
+        self._print_freq = int(cfg.get("collect_print_freq", 100))
+        self._last_print_iter = 0
+        self._returns: list[float] = []
+        self._lengths: list[int] = []
+        self._window_steps = 0
+        self._window_start = time.perf_counter()
+        self._obs = env.reset()
+
+    def _record(self, step: Any) -> None:
+        done = step.done
+        if done.any():
+            for index in np.flatnonzero(done):
+                self._returns.append(float(step.episode_return[index]))
+                self._lengths.append(int(step.episode_length[index]))
+            self.episode_count += int(done.sum())
+
+    def _step(self, action: np.ndarray) -> Any:
+        step = self.env.step(action)
+        self.env_step += self.env.env_num
+        self._window_steps += self.env.env_num
+        self._record(step)
+        self._obs = step.obs
+        return step
+
+    def collect_rollout(self, n_sample: int, train_iter: int) -> dict[str, np.ndarray]:
+        """On-policy: ceil(n_sample / env_num) steps of every env, as (T, N, ...) arrays."""
+        steps = -(-n_sample // self.env.env_num)
+        forward = self.policy.collect_mode.forward
+        obs_list, act_list, rew_list, done_list, next_list = [], [], [], [], []
+        for _ in range(steps):
+            obs = self._obs
+            action = forward(obs, env_step=self.env_step)["action"]
+            step = self._step(action)
+            obs_list.append(obs)
+            act_list.append(action)
+            rew_list.append(step.reward)
+            done_list.append(step.done)
+            next_list.append(step.next_obs)
+        self.maybe_log(train_iter)
+        return {
+            "obs": np.stack(obs_list),
+            "action": np.stack(act_list),
+            "reward": np.stack(rew_list),
+            "done": np.stack(done_list),
+            "next_obs": np.stack(next_list),
+        }
+
+    def collect_transitions(
+        self, n_sample: int, train_iter: int, nstep: NStepTransitions, random_actions: bool = False
+    ) -> list[dict[str, np.ndarray]]:
+        """Off-policy: at least ``n_sample`` env steps, returned as completed (n-step) transitions."""
+        forward = self.policy.collect_mode.forward
+        out: list[dict[str, np.ndarray]] = []
+        done_steps = 0
+        while done_steps < n_sample:
+            obs = self._obs
+            if random_actions:
+                action = self.random_action()
+            else:
+                action = forward(obs, env_step=self.env_step)["action"]
+            step = self._step(action)
+            done_steps += self.env.env_num
+            ready = nstep.add(obs, action, step.reward, step.done, step.next_obs)
+            if ready is not None:
+                out.append(ready)
+        self.maybe_log(train_iter)
+        return out
+
+    def random_action(self) -> np.ndarray:
+        """Uniformly random actions for every env (warm-up), drawn from the policy's generator."""
+        spec, rng = self.env.spec, self.policy.rng
+        if spec.action_kind == "discrete":
+            return rng.integers(0, spec.action_shape, self.env.env_num)
+        return rng.uniform(-1.0, 1.0, (self.env.env_num, spec.action_shape)).astype(np.float32)
+
+    def maybe_log(self, train_iter: int, force: bool = False) -> None:
+        if not force and (train_iter - self._last_print_iter < self._print_freq or not self._returns):
+            return
+        elapsed = max(time.perf_counter() - self._window_start, 1e-9)
+        returns = np.asarray(self._returns, dtype=np.float64)
+        values = {
+            "episode_count": float(len(returns)),
+            "envstep_count": float(self._window_steps),
+            "avg_envstep_per_episode": float(np.mean(self._lengths)) if self._lengths else 0.0,
+            "avg_envstep_per_sec": self._window_steps / elapsed,
+            "avg_episode_per_sec": len(returns) / elapsed,
+            "reward_mean": float(returns.mean()) if len(returns) else 0.0,
+            "reward_std": float(returns.std()) if len(returns) else 0.0,
+            "reward_max": float(returns.max()) if len(returns) else 0.0,
+            "reward_min": float(returns.min()) if len(returns) else 0.0,
+            "total_envstep_count": float(self.env_step),
+            "total_episode_count": float(self.episode_count),
+        }
+        for key, value in values.items():
+            self.logger.scalar(f"collector_iter/{key}", value, train_iter)
+            self.logger.scalar(f"collector_step/{key}", value, self.env_step)
+        self.logger.text(
+            "collector",
+            f"train_iter {train_iter} env_step {self.env_step} episodes {len(returns)} "
+            f"reward_mean {values['reward_mean']:.2f} envstep/s {values['avg_envstep_per_sec']:.0f}",
+        )
+        self._last_print_iter = train_iter
+        self._returns.clear()
+        self._lengths.clear()
+        self._window_steps = 0
+        self._window_start = time.perf_counter()

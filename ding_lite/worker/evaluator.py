@@ -1,0 +1,92 @@
+"""``InteractionEvaluator``: greedy episodes on the evaluator envs, stop check, and the best checkpoint.
+
+Every evaluation re-seeds env i with ``seed + i`` (DI-engine's evaluator uses a fixed seed too), so
+evaluations of the same weights give the same returns. An evaluation runs until ``n_evaluator_episode``
+episodes have finished, taking them in the order they finish (ties by env index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ding_lite.envs import VectorEnvManager
+from ding_lite.policy.base import Policy
+from ding_lite.utils.log import ExperimentLogger
+
+
+def evaluator_default_config() -> dict[str, Any]:
+    return dict(type="interaction", import_names=[], eval_freq=1000, render=dict(render_freq=-1, mode="train_iter"),
+                figure_path=None, cfg_type="InteractionSerialEvaluatorDict", stop_value=None, n_episode=None)  # fmt: skip
+
+
+def run_episodes(env: VectorEnvManager, act: Callable[[np.ndarray], np.ndarray], n_episode: int, seed: int) -> list[float]:
+    """Returns of the first ``n_episode`` episodes finished with actions from ``act``."""
+    env.seed(seed)
+    obs = env.reset()
+    returns: list[float] = []
+    while len(returns) < n_episode:
+        step = env.step(act(obs))
+        for index in np.flatnonzero(step.done):
+            if len(returns) < n_episode:
+                returns.append(float(step.episode_return[index]))
+        obs = step.obs
+    return returns
+
+
+class InteractionEvaluator:
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        env: VectorEnvManager,
+        policy: Policy,
+        logger: ExperimentLogger,
+        *,
+        n_episode: int,
+        stop_value: float,
+        seed: int,
+        save_best: Callable[[], Any] | None = None,
+    ) -> None:
+        self.env = env
+        self.policy = policy
+        self.logger = logger
+        self.eval_freq = int(cfg["eval_freq"])
+        self.n_episode = int(n_episode)
+        self.stop_value = float(stop_value)
+        self.seed = seed
+        self.save_best = save_best
+        self.last_eval_iter: int | None = None
+        self.last_value: float | None = None
+        self.best_value: float | None = None
+
+    def should_eval(self, train_iter: int) -> bool:
+        """At iteration 0 and whenever ``eval_freq`` iterations have passed since the last evaluation."""
+        if self.last_eval_iter is None:
+            return True
+        if train_iter == self.last_eval_iter:
+            return False
+        return train_iter - self.last_eval_iter >= self.eval_freq
+
+    def eval(self, train_iter: int, env_step: int) -> tuple[bool, float]:
+        """Run the episodes, log them, save ``ckpt_best`` on a new best; returns (stop, mean return)."""
+        returns = np.asarray(run_episodes(self.env, self.policy.eval_mode.forward, self.n_episode, self.seed))
+        mean = float(returns.mean())
+        self.last_eval_iter = train_iter
+        self.last_value = mean
+        if self.best_value is None or mean > self.best_value:
+            self.best_value = mean
+            if self.save_best is not None:
+                self.save_best()
+        stats = {"reward_mean": mean, "reward_std": float(returns.std()),
+                 "reward_max": float(returns.max()), "reward_min": float(returns.min())}  # fmt: skip
+        for key, value in stats.items():
+            self.logger.scalar(f"evaluator_iter/{key}", value, train_iter)
+            self.logger.scalar(f"evaluator_step/{key}", value, env_step)
+        self.logger.text(
+            "evaluator",
+            f"train_iter {train_iter} env_step {env_step} reward_mean {mean:.2f} std {stats['reward_std']:.2f} "
+            f"best {self.best_value:.2f} episodes {len(returns)}",
+        )
+        return mean >= self.stop_value, mean

@@ -1,0 +1,152 @@
+"""Everything a serial run needs, built from one compiled config (shared by both serial entries)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ding_lite.config import compile_config, read_config
+from ding_lite.data import BUFFER_REGISTRY, ReplayBuffer
+from ding_lite.envs import VectorEnvManager, make_env_manager
+from ding_lite.learner import BaseLearner
+from ding_lite.policy import POLICY_REGISTRY, Policy
+from ding_lite.utils.log import ExperimentLogger, Progress
+from ding_lite.utils.rng import seed_everything
+from ding_lite.worker import InteractionEvaluator, SampleCollector
+
+log = logging.getLogger("ding_lite")
+
+ConfigInput = str | Path | tuple[Mapping[str, Any], Mapping[str, Any]] | Mapping[str, Any]
+
+
+def load_input_config(input_cfg: ConfigInput) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """``(main_config, create_config, source)`` from a config path, a pair, or a main config alone."""
+    if isinstance(input_cfg, (str, Path)):
+        main, create = read_config(input_cfg)
+        return main, create, f"'{input_cfg}'"
+    if isinstance(input_cfg, tuple):
+        return dict(input_cfg[0]), dict(input_cfg[1]), "the config"
+    return dict(input_cfg), {}, "the config"
+
+
+@dataclass
+class Experiment:
+    cfg: Any
+    policy: Policy
+    learner: BaseLearner
+    collector: SampleCollector
+    evaluator: InteractionEvaluator
+    collector_env: VectorEnvManager
+    evaluator_env: VectorEnvManager
+    logger: ExperimentLogger
+    progress: Progress
+    buffer: ReplayBuffer | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def exp_dir(self) -> Path:
+        return Path(self.cfg.exp_name)
+
+    def update_progress(self) -> None:
+        self.progress.update(
+            self.learner.train_iter, self.collector.env_step, self.evaluator.last_value, self.evaluator.best_value
+        )
+
+    def evaluate(self) -> bool:
+        """Evaluate when due; returns True when the stop value is reached (after at least one update)."""
+        if not self.evaluator.should_eval(self.learner.train_iter):
+            return False
+        reached, value = self.evaluator.eval(self.learner.train_iter, self.collector.env_step)
+        self.progress.event(
+            f"[eval] train_iter {self.learner.train_iter} env_step {self.collector.env_step}: "
+            f"mean return {value:.2f} (best {self.evaluator.best_value:.2f}, stop at {self.evaluator.stop_value:g})"
+        )
+        return reached and self.learner.train_iter > 0
+
+    def finish(self, stop: bool) -> dict[str, Any]:
+        """Run ``after_run`` hooks, write ``result.json``, close envs and logs; returns the result."""
+        self.learner.env_step = self.collector.env_step
+        self.learner.call_hook("after_run")
+        self.collector.maybe_log(self.learner.train_iter, force=True)
+        self.learner.flush_monitor()
+        result = {
+            "stop": bool(stop),
+            "train_iter": self.learner.train_iter,
+            "env_step": self.collector.env_step,
+            "eval_value": self.evaluator.last_value,
+            "best_eval_value": self.evaluator.best_value,
+            "wall_time_s": round(time.perf_counter() - self.started, 3),
+            "seed": int(self.cfg.seed),
+            "exp_dir": str(self.exp_dir),
+        }
+        (self.exp_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        self.progress.close()
+        self.progress.event(
+            f"done: stop={stop} train_iter {result['train_iter']} env_step {result['env_step']} "
+            f"best eval {self.evaluator.best_value} in {result['wall_time_s']}s\n"
+            f"  checkpoints: {self.exp_dir / 'ckpt'}\n  logs: tensorboard --logdir {self.exp_dir / 'log'}"
+        )
+        self.collector_env.close()
+        self.evaluator_env.close()
+        self.logger.close()
+        return result
+
+
+def build_experiment(
+    input_cfg: ConfigInput,
+    seed: int,
+    *,
+    env_fn: Callable[[], Any] | None = None,
+    model: torch.nn.Module | None = None,
+    quiet: bool = False,
+) -> Experiment:
+    main, create, source = load_input_config(input_cfg)
+    cfg = compile_config((main, create), seed, source=source)
+    seed_everything(seed)
+    torch.set_num_threads(1)
+    env_cfg, policy_cfg = cfg.env, cfg.policy
+    collector_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.collector_env_num), env_fn)
+    evaluator_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.evaluator_env_num), env_fn)
+    collector_env.seed(seed)
+    policy = POLICY_REGISTRY.get(str(policy_cfg.type))(policy_cfg, model=model)
+    policy.seed(seed)
+    logger = ExperimentLogger(cfg.exp_name)
+    learner = BaseLearner(
+        policy_cfg.learn.learner,
+        policy,
+        cfg.exp_name,
+        logger,
+        policy_type=str(policy_cfg.type),
+        resume_training=bool(policy_cfg.learn.resume_training),
+    )
+    collector = SampleCollector(policy_cfg.collect.collector, collector_env, policy, logger)
+    evaluator = InteractionEvaluator(
+        policy_cfg.eval.evaluator,
+        evaluator_env,
+        policy,
+        logger,
+        n_episode=int(env_cfg.n_evaluator_episode),
+        stop_value=float(env_cfg.stop_value),
+        seed=seed,
+        save_best=lambda: learner.save_checkpoint("ckpt_best.pth.tar"),
+    )
+    buffer = None
+    if not policy.on_policy:
+        buffer = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))(policy_cfg.other.replay_buffer, seed=seed)
+    progress = Progress(str(cfg.exp_name), quiet=quiet)
+    log.info("experiment directory: %s", cfg.exp_name)
+    return Experiment(cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer)
+
+
+def restore_counters(exp: Experiment) -> None:
+    """Run ``before_run`` hooks (they load a checkpoint) and continue the collector's env step on resume."""
+    exp.learner.call_hook("before_run")
+    if exp.learner.loaded_env_step is not None:
+        exp.collector.env_step = exp.learner.loaded_env_step

@@ -1,0 +1,62 @@
+"""``eval_pipeline``: play a checkpoint greedily and report its returns (``ding -m eval``).
+
+The checkpoint is ``load_path`` if given, else the config's ``policy.load_path``. Only the model's weights
+are read (a ding_lite or DI-engine ``.pth.tar``). Writes ``<exp>/eval_result.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ding_lite.checkpoint import io as ckpt_io
+from ding_lite.config import compile_config
+from ding_lite.envs import make_env_manager
+from ding_lite.errors import CheckpointError, ConfigError
+from ding_lite.policy import POLICY_REGISTRY
+from ding_lite.utils.rng import seed_everything
+from ding_lite.worker.evaluator import run_episodes
+from ding_lite.entry.build import ConfigInput, load_input_config
+
+
+def eval_pipeline(
+    input_cfg: ConfigInput,
+    seed: int = 0,
+    *,
+    load_path: str | Path | None = None,
+    n_episode: int | None = None,
+    env_fn: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    main, create, source = load_input_config(input_cfg)
+    cfg = compile_config((main, create), seed, source=source, save_cfg=False)
+    seed_everything(seed)
+    torch.set_num_threads(1)
+    path = str(load_path or cfg.policy.load_path or "")
+    if not path:
+        raise ConfigError(f"no checkpoint to evaluate: pass --load-path or set policy.load_path in {source}")
+    state = ckpt_io.load_checkpoint(path)
+    if "model" not in state:
+        raise CheckpointError(f"checkpoint '{path}' has no 'model' entry")
+    policy = POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
+    try:
+        policy.eval_mode.load_state_dict(state)
+    except CheckpointError as err:
+        raise CheckpointError(f"checkpoint '{path}': {err}") from None
+    env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
+    episodes = int(n_episode or cfg.env.n_evaluator_episode)
+    returns = run_episodes(env, policy.eval_mode.forward, episodes, seed)
+    env.close()
+    result = {
+        "episode_return_mean": sum(returns) / len(returns),
+        "episode_returns": returns,
+        "ckpt": str(path),
+        "seed": seed,
+    }
+    exp_dir = Path(cfg.exp_name)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    (exp_dir / "eval_result.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
