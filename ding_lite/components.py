@@ -15,7 +15,14 @@ from ding_lite.policy import POLICY_REGISTRY
 from ding_lite.worker.collector import collector_default_config
 from ding_lite.worker.evaluator import evaluator_default_config
 
-__all__ = ["BUFFER_REGISTRY", "ENV_MANAGER_REGISTRY", "ENV_REGISTRY", "HOOK_REGISTRY", "POLICY_REGISTRY", "default_tree"]
+__all__ = [
+    "BUFFER_REGISTRY",
+    "ENV_MANAGER_REGISTRY",
+    "ENV_REGISTRY",
+    "HOOK_REGISTRY",
+    "POLICY_REGISTRY",
+    "default_tree",
+]
 
 
 def env_common_defaults() -> dict[str, Any]:

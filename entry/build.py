@@ -139,10 +139,14 @@ def build_experiment(
     )
     buffer = None
     if not policy.on_policy:
-        buffer = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))(policy_cfg.other.replay_buffer, seed=seed)
+        buffer = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))(
+            policy_cfg.other.replay_buffer, seed=seed
+        )
     progress = Progress(str(cfg.exp_name), quiet=quiet)
     log.info("experiment directory: %s", cfg.exp_name)
-    return Experiment(cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer)
+    return Experiment(
+        cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer
+    )
 
 
 def restore_counters(exp: Experiment) -> None:

@@ -21,7 +21,9 @@ MODES = ("serial", "serial_onpolicy", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ding", description="ding_lite: DI-engine-style RL with trustworthy checkpoints")
+    parser = argparse.ArgumentParser(
+        prog="ding", description="ding_lite: DI-engine-style RL with trustworthy checkpoints"
+    )
     parser.add_argument("-m", "--mode", required=True, choices=MODES, help="serial (off-policy), serial_onpolicy, eval")
     parser.add_argument("-c", "--config", required=True, help="config file defining main_config and create_config")
     parser.add_argument("-s", "--seed", type=int, action="append", help="seed (repeat for one run per seed; default 0)")
@@ -39,8 +41,9 @@ def exp_name_for_seed(exp_name: str, seed: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ding_lite.config import read_config
     from ding_lite.entry import eval_pipeline, serial_pipeline, serial_pipeline_onpolicy
+
+    from ding_lite.config import read_config
 
     main, create = read_config(args.config)
     seeds = args.seed or [0]
@@ -58,9 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if args.load_path:
             _set_load_path(run_main, args.load_path)
         pipeline: Any = serial_pipeline if args.mode == "serial" else serial_pipeline_onpolicy
-        pipeline(
-            (run_main, create), seed, max_train_iter=args.train_iter, max_env_step=args.env_step, quiet=args.quiet
-        )
+        pipeline((run_main, create), seed, max_train_iter=args.train_iter, max_env_step=args.env_step, quiet=args.quiet)
     return 0
 
 
@@ -79,14 +80,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (DingLiteError, FileNotFoundError) as err:
-        message = str(err) if not isinstance(err, FileNotFoundError) or not err.filename else f"{err.strerror}: '{err.filename}'"
+        message = (
+            str(err)
+            if not isinstance(err, FileNotFoundError) or not err.filename
+            else f"{err.strerror}: '{err.filename}'"
+        )
         print(f"ding: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ding: interrupted", file=sys.stderr)
         return 130
-
-
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from ding_lite.entry.build import ConfigInput, load_input_config
 
 from ding_lite.checkpoint import io as ckpt_io
 from ding_lite.config import compile_config
@@ -20,7 +21,6 @@ from ding_lite.errors import CheckpointError, ConfigError
 from ding_lite.policy import POLICY_REGISTRY
 from ding_lite.utils.rng import seed_everything
 from ding_lite.worker.evaluator import run_episodes
-from ding_lite.entry.build import ConfigInput, load_input_config
 
 
 def eval_pipeline(

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from ding_lite.entry.build import ConfigInput, build_experiment, restore_counters
 
 from ding_lite.data import NStepTransitions
 from ding_lite.policy import Policy
-from ding_lite.entry.build import ConfigInput, build_experiment, restore_counters
 
 
 def serial_pipeline(

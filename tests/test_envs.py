@@ -150,9 +150,7 @@ def test_pendulum_matches_gymnasium_and_truncates_at_200() -> None:
     ref = gymnasium.make("Pendulum-v1").unwrapped
     ref.reset(seed=0)
     env = PendulumEnv({})
-    assert (
-        env.spec.action_low == -2.0 and env.spec.action_high == 2.0 and env.spec.action_kind == "continuous"
-    )
+    assert env.spec.action_low == -2.0 and env.spec.action_high == 2.0 and env.spec.action_kind == "continuous"
     env.seed(7)
     env.reset()
     rng = np.random.default_rng(0)

@@ -22,7 +22,9 @@ def shape_mismatches(module: nn.Module, state: Mapping[str, Any]) -> list[str]:
             problems.append(f"{key} is not a tensor in the checkpoint")
         elif tuple(state[key].shape) != tuple(value.shape):
             problems.append(f"{key} checkpoint {tuple(state[key].shape)} vs model {tuple(value.shape)}")
-    problems += [f"{key} unexpected (checkpoint {tuple(getattr(state[key], 'shape', ()))})" for key in state if key not in own]
+    problems += [
+        f"{key} unexpected (checkpoint {tuple(getattr(state[key], 'shape', ()))})" for key in state if key not in own
+    ]
     return problems
 
 
@@ -45,7 +47,9 @@ def load_optimizer_state(optimizer: Any, state: Mapping[str, Any], *, what: str)
     for index, param_state in state.get("state", {}).items():
         avg = param_state.get("exp_avg") if isinstance(param_state, Mapping) else None
         if isinstance(avg, torch.Tensor) and tuple(avg.shape) != tuple(params[int(index)].shape):
-            problems.append(f"parameter {index} checkpoint {tuple(avg.shape)} vs model {tuple(params[int(index)].shape)}")
+            problems.append(
+                f"parameter {index} checkpoint {tuple(avg.shape)} vs model {tuple(params[int(index)].shape)}"
+            )
     if problems:
         raise CheckpointError(f"{what} does not fit the configured model: " + "; ".join(problems))
     optimizer.load_state_dict(dict(state))

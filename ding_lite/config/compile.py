@@ -98,9 +98,7 @@ def handle_import_names(tree: dict[str, Any], types: Mapping[str, str]) -> None:
             try:
                 importlib.import_module(str(module))
             except ImportError as err:
-                raise ConfigError(
-                    f"cannot import '{module}' listed in {'.'.join(path)}.import_names: {err}"
-                ) from None
+                raise ConfigError(f"cannot import '{module}' listed in {'.'.join(path)}.import_names: {err}") from None
 
 
 def prepare_exp_dir(exp_name: str, *, resume: bool, renew_dir: bool) -> str:

@@ -18,11 +18,11 @@ from typing import Any
 from ding_lite.errors import ConfigError
 
 
-class OpenSection(dict):  # type: ignore[type-arg]
+class OpenSection(dict[str, Any]):
     """A defaults section that accepts keys it does not list."""
 
 
-class HookSection(dict):  # type: ignore[type-arg]
+class HookSection(dict[str, Any]):
     """A defaults section whose unknown keys must hold dict-form hook definitions."""
 
 
@@ -80,9 +80,7 @@ def merge_strict(
                 merged[key] = merge_strict(default, value, source=source, _path=full, _root=root)
             else:
                 merged[key] = _plain_copy(value)
-        elif isinstance(defaults, OpenSection):
-            merged[key] = _plain_copy(value)
-        elif isinstance(defaults, HookSection) and isinstance(value, Mapping):
+        elif isinstance(defaults, OpenSection) or (isinstance(defaults, HookSection) and isinstance(value, Mapping)):
             merged[key] = _plain_copy(value)
         else:
             hint = _suggest(str(key), _path, defaults, root)

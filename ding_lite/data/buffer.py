@@ -54,7 +54,9 @@ class ReplayBuffer:
         """Append B transitions given as arrays with a leading dimension B."""
         count = len(next(iter(batch.values())))
         if not self._data:
-            self._data = {k: np.zeros((self.capacity, *np.shape(v)[1:]), dtype=np.asarray(v).dtype) for k, v in batch.items()}
+            self._data = {
+                k: np.zeros((self.capacity, *np.shape(v)[1:]), dtype=np.asarray(v).dtype) for k, v in batch.items()
+            }
         index = (self._next + np.arange(count)) % self.capacity
         for key, values in batch.items():
             self._data[key][index] = values

@@ -103,9 +103,7 @@ class GymApiAdapter(BaseEnv):
                 if callable(getattr(self.env, "seed", None)):
                     self.env.seed(seed)
                 else:
-                    warnings.warn(
-                        f"{type(self.env).__name__} cannot be seeded; seed {seed} ignored", stacklevel=2
-                    )
+                    warnings.warn(f"{type(self.env).__name__} cannot be seeded; seed {seed} ignored", stacklevel=2)
             out = self.env.reset()
         if self._new_reset_api is None:
             self._new_reset_api = isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)
@@ -123,9 +121,7 @@ class GymApiAdapter(BaseEnv):
         out = self.env.step(action)
         if self._new_step_api is None:
             if len(out) not in (4, 5):
-                raise TypeError(
-                    f"step() of {type(self.env).__name__} returned {len(out)} values, expected 4 or 5"
-                )
+                raise TypeError(f"step() of {type(self.env).__name__} returned {len(out)} values, expected 4 or 5")
             self._new_step_api = len(out) == 5
         if self._new_step_api:
             obs, reward, terminated, truncated, _ = out

@@ -101,7 +101,7 @@ class BaseEnv(abc.ABC):
         Contract: the float32 rounding of the returned values is the observation :meth:`reset` would
         return. Overridden by the built-ins to skip the numpy round trip.
         """
-        return self.reset().tolist()  # type: ignore[no-any-return]
+        return self.reset().tolist()  # type: ignore[no-any-return,unused-ignore]
 
     def step_list(self, action: Any) -> ListStepResult:
         """:meth:`step` with the observation as (nested) python floats; contract as :meth:`reset_list`."""
@@ -119,7 +119,7 @@ class BaseEnv(abc.ABC):
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's bit-generator state as plain python data (ints, str, nested dicts)."""
-    return _plain(rng.bit_generator.state)  # type: ignore[no-any-return]
+    return _plain(rng.bit_generator.state)  # type: ignore[no-any-return,unused-ignore]
 
 
 def rng_from_state(state: Mapping[str, Any]) -> np.random.Generator:

@@ -55,9 +55,7 @@ class CartPoleEnv(BaseEnv):
 
     def __init__(self, cfg: Mapping[str, Any] | None = None) -> None:
         super().__init__(cfg)
-        self.spec = EnvSpec(
-            obs_shape=(4,), action_kind="discrete", action_shape=2, max_episode_steps=MAX_EPISODE_STEPS
-        )
+        self.spec = EnvSpec(obs_shape=(4,), action_kind="discrete", action_shape=2, max_episode_steps=MAX_EPISODE_STEPS)
         self._rng = np.random.default_rng()
         self._x = self._x_dot = self._theta = self._theta_dot = 0.0
         self._steps = 0
@@ -104,9 +102,7 @@ class CartPoleEnv(BaseEnv):
         self._x, self._x_dot, self._theta, self._theta_dot = x, x_dot, theta, theta_dot
         self._steps += 1
         self._ret += 1.0
-        terminated = (
-            x < -X_THRESHOLD or x > X_THRESHOLD or theta < -THETA_THRESHOLD or theta > THETA_THRESHOLD
-        )
+        terminated = x < -X_THRESHOLD or x > X_THRESHOLD or theta < -THETA_THRESHOLD or theta > THETA_THRESHOLD
         truncated = self._steps >= MAX_EPISODE_STEPS
         self._done = terminated or truncated
         return terminated, truncated

@@ -127,7 +127,9 @@ class BaseLearner:
         except CheckpointError as err:
             raise CheckpointError(f"checkpoint '{path}': {err}") from None
         except KeyError as err:
-            raise CheckpointError(f"checkpoint '{path}' has no {err} entry; is it a checkpoint of this policy?") from None
+            raise CheckpointError(
+                f"checkpoint '{path}' has no {err} entry; is it a checkpoint of this policy?"
+            ) from None
         self.train_iter = int(state.get(ckpt_io.LAST_ITER, 0))
         if hasattr(self.policy, "set_train_iter"):
             self.policy.set_train_iter(self.train_iter)

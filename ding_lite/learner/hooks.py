@@ -30,7 +30,9 @@ DEFAULT_PRIORITY = 100
 class LearnerHook:
     """Base class. Subclasses read their options from ``ext_args`` and implement ``__call__``."""
 
-    def __init__(self, name: str, position: str, priority: int = DEFAULT_PRIORITY, ext_args: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, name: str, position: str, priority: int = DEFAULT_PRIORITY, ext_args: Mapping[str, Any] | None = None
+    ) -> None:
         if position not in POSITIONS:
             raise ConfigError(f"hook '{name}' has position '{position}'; use one of {', '.join(POSITIONS)}")
         if int(priority) < 0:
@@ -123,4 +125,9 @@ def _build_dict_form(key: str, spec: Mapping[str, Any]) -> LearnerHook:
     if "type" not in spec or "position" not in spec:
         raise ConfigError(f"hook '{key}' needs at least 'type' and 'position'")
     cls = HOOK_REGISTRY.get(str(spec["type"]))
-    return cls(str(spec.get("name", key)), str(spec["position"]), int(spec.get("priority", DEFAULT_PRIORITY)), spec.get("ext_args"))
+    return cls(
+        str(spec.get("name", key)),
+        str(spec["position"]),
+        int(spec.get("priority", DEFAULT_PRIORITY)),
+        spec.get("ext_args"),
+    )

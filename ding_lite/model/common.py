@@ -47,7 +47,9 @@ class DiscreteHead(nn.Module):
 
     def __init__(self, in_size: int, hidden_size: int, action_shape: int, layer_num: int = 1) -> None:
         super().__init__()
-        self.Q = nn.Sequential(mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, action_shape)))
+        self.Q = nn.Sequential(
+            mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, action_shape))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.Q(x)
@@ -58,7 +60,9 @@ class DuelingHead(nn.Module):
 
     def __init__(self, in_size: int, hidden_size: int, action_shape: int, layer_num: int = 1) -> None:
         super().__init__()
-        self.A = nn.Sequential(mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, action_shape)))
+        self.A = nn.Sequential(
+            mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, action_shape))
+        )
         self.V = nn.Sequential(mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, 1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 import torch
 from torch import nn
 
@@ -52,7 +51,7 @@ class DQN(nn.Module):
 
     def numpy_q(self) -> Callable[[np.ndarray], np.ndarray]:
         """A NumPy function computing the same Q values (see :mod:`ding_lite.model.numpy_infer`)."""
-        if self.dueling:
+        if isinstance(self.head, DuelingHead):
             return DuelingChain(self.encoder, self.head.A, self.head.V)
         return LinearChain(linears(self.encoder) + linears(self.head))
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 import torch
 from torch import nn
 
@@ -90,6 +89,7 @@ class VAC(nn.Module):
         if self.action_space == "discrete":
             return LinearChain(linears(self.encoder) + linears(self.actor_head))
         head = self.actor_head
+        assert isinstance(head, ReparameterizationHead)
         trunk = LinearChain(linears(self.encoder) + linears(head.main), relu_last=True)
         mu_layer = LinearChain([head.mu])
         log_sigma = head.log_sigma_param.detach().numpy()

@@ -13,7 +13,9 @@ import torch
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def action_log_prob_entropy(actor_out: Any, action: torch.Tensor, continuous: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def action_log_prob_entropy(
+    actor_out: Any, action: torch.Tensor, continuous: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row log probability of ``action`` and the distribution's entropy (summed over action dims)."""
     if continuous:
         mu, sigma = actor_out

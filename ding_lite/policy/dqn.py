@@ -11,11 +11,10 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import nn
 
 from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
 from ding_lite.model.q_network import DQN, dqn_default_config
@@ -36,7 +35,8 @@ def epsilon_at(eps_cfg: Mapping[str, Any], env_step: int) -> float:
 @register_policy("dqn")
 class DQNPolicy(Policy):
     on_policy = False
-    config: dict[str, Any] = dict(
+    _model: DQN
+    config: ClassVar[dict[str, Any]] = dict(
         type="dqn",
         import_names=[],
         cuda=False,
@@ -66,7 +66,7 @@ class DQNPolicy(Policy):
     def default_model_config(cls) -> dict[str, Any]:
         return dqn_default_config()
 
-    def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:
+    def _create_model(self, model_cfg: Mapping[str, Any]) -> DQN:
         return DQN(
             obs_shape=int(model_cfg["obs_shape"]),
             action_shape=int(model_cfg["action_shape"]),

@@ -58,9 +58,9 @@ class Adam:
         """One Adam step for ``params``, batched with torch's multi-tensor (``_foreach``) kernels."""
         beta1, beta2 = group["betas"]
         states = [self.state[p] for p in params]
-        grads = [p.grad for p in params]
+        grads: list[torch.Tensor] = [p.grad for p in params if p.grad is not None]
         if group["weight_decay"] != 0:
-            grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            grads = list(torch._foreach_add(grads, list(params), alpha=group["weight_decay"]))
         exp_avgs = [s["exp_avg"] for s in states]
         exp_avg_sqs = [s["exp_avg_sq"] for s in states]
         for state in states:

@@ -10,24 +10,26 @@ probabilities are computed once before the first update (the model is the one th
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
+from ding_lite.model.common import ReparameterizationHead
 from ding_lite.model.vac import VAC, vac_default_config
 from ding_lite.policy.base import Policy, clip_gradients, register_policy
+from ding_lite.policy.distributions import action_log_prob_entropy
 from ding_lite.policy.optim import Adam
 from ding_lite.policy.running_stats import RunningMeanStd
-from ding_lite.policy.distributions import action_log_prob_entropy
 
 
 @register_policy("ppo")
 class PPOPolicy(Policy):
     on_policy = True
-    config: dict[str, Any] = dict(
+    _model: VAC
+    config: ClassVar[dict[str, Any]] = dict(
         type="ppo",
         import_names=[],
         cuda=False,
@@ -72,7 +74,7 @@ class PPOPolicy(Policy):
     def default_model_config(cls) -> dict[str, Any]:
         return vac_default_config()
 
-    def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:
+    def _create_model(self, model_cfg: Mapping[str, Any]) -> VAC:
         return VAC(
             obs_shape=int(model_cfg["obs_shape"]),
             action_shape=int(model_cfg["action_shape"]),
@@ -103,6 +105,7 @@ class PPOPolicy(Policy):
                 nn.init.zeros_(module.bias)
         if self._continuous:
             head = self._model.actor_head
+            assert isinstance(head, ReparameterizationHead)
             nn.init.constant_(head.log_sigma_param, -0.5)
             for module in head.modules():
                 if isinstance(module, nn.Linear):
@@ -229,5 +232,3 @@ class PPOPolicy(Policy):
 
     def load_value_norm_state(self, state: Mapping[str, Any]) -> None:
         self._value_rms.load_state_dict(state)
-
-

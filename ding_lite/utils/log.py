@@ -42,7 +42,8 @@ class ExperimentLogger:
         if handle is None:
             folder = self.log_dir / worker
             folder.mkdir(parents=True, exist_ok=True)
-            handle = self._files[worker] = open(folder / f"{worker}_logger.txt", "a", encoding="utf-8")
+            handle = open(folder / f"{worker}_logger.txt", "a", encoding="utf-8")  # noqa: SIM115 - kept open
+            self._files[worker] = handle
         handle.write(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {message}\n")
 
     def flush(self) -> None:
@@ -67,7 +68,9 @@ class Progress:
     and prints at most every ``interval_s`` seconds otherwise. ``event`` prints a whole line (eval results).
     """
 
-    def __init__(self, label: str, stream: IO[str] | None = None, interval_s: float = 10.0, quiet: bool = False) -> None:
+    def __init__(
+        self, label: str, stream: IO[str] | None = None, interval_s: float = 10.0, quiet: bool = False
+    ) -> None:
         self.label = label
         self.stream = stream if stream is not None else sys.stdout
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())

@@ -24,9 +24,7 @@ def collector_default_config() -> dict[str, Any]:
 
 
 class SampleCollector:
-    def __init__(
-        self, cfg: Mapping[str, Any], env: VectorEnvManager, policy: Policy, logger: ExperimentLogger
-    ) -> None:
+    def __init__(self, cfg: Mapping[str, Any], env: VectorEnvManager, policy: Policy, logger: ExperimentLogger) -> None:
         self.cfg = cfg
         self.env = env
         self.policy = policy

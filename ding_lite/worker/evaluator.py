@@ -18,11 +18,21 @@ from ding_lite.utils.log import ExperimentLogger
 
 
 def evaluator_default_config() -> dict[str, Any]:
-    return dict(type="interaction", import_names=[], eval_freq=1000, render=dict(render_freq=-1, mode="train_iter"),
-                figure_path=None, cfg_type="InteractionSerialEvaluatorDict", stop_value=None, n_episode=None)  # fmt: skip
+    return dict(
+        type="interaction",
+        import_names=[],
+        eval_freq=1000,  # evaluate every this many train iterations (and at iteration 0)
+        render=dict(render_freq=-1, mode="train_iter"),
+        figure_path=None,
+        cfg_type="InteractionSerialEvaluatorDict",
+        stop_value=None,
+        n_episode=None,
+    )
 
 
-def run_episodes(env: VectorEnvManager, act: Callable[[np.ndarray], np.ndarray], n_episode: int, seed: int) -> list[float]:
+def run_episodes(
+    env: VectorEnvManager, act: Callable[[np.ndarray], np.ndarray], n_episode: int, seed: int
+) -> list[float]:
     """Returns of the first ``n_episode`` episodes finished with actions from ``act``."""
     env.seed(seed)
     obs = env.reset()

@@ -1,0 +1,31 @@
+# Every target sets up .venv on first use (torch first: pip takes the CPU wheel on this machine's disk).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup quickstart test lint bench clean
+
+$(BIN)/ding: setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/ding
+
+quickstart: setup  ## train cartpole PPO to 195 in ./cartpole_ppo_seed0
+	$(BIN)/ding -m serial_onpolicy -c dizoo_configs/cartpole_ppo_config.py -s 0
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint  ## lint, type-check and run the whole test suite
+	$(BIN)/python -m pytest -q
+
+bench: setup  ## print the speed figures (bench/README.md)
+	$(BIN)/python bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) *.egg-info build
