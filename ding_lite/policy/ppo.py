@@ -93,7 +93,8 @@ class PPOPolicy(Policy):
         self._continuous = str(self._cfg["action_space"]) == "continuous"
         if learn["ppo_param_init"]:
             self._orthogonal_init()
-        self._optimizer = Adam(self._model.parameters(), lr=float(learn["learning_rate"]))
+        self._params = list(self._model.parameters())
+        self._optimizer = Adam(self._params, lr=float(learn["learning_rate"]))
         self._value_rms = RunningMeanStd()
         self._gamma = float(self._cfg["collect"]["discount_factor"])
         self._gae_lambda = float(self._cfg["collect"]["gae_lambda"])
@@ -195,28 +196,39 @@ class PPOPolicy(Policy):
         total = policy_loss + float(learn["value_weight"]) * value_loss - float(learn["entropy_weight"]) * entropy_loss
         self._optimizer.zero_grad()
         total.backward()
-        clip_gradients(list(self._model.parameters()), learn["grad_clip_type"], float(learn["grad_clip_value"]))
+        clip_gradients(self._params, learn["grad_clip_type"], float(learn["grad_clip_value"]))
         self._optimizer.step()
         with torch.no_grad():
-            approx_kl = (batch["logp_old"] - logp).mean().item()
-            clipfrac = ((ratio - 1).abs() > clip).float().mean().item()
-        return {
-            "cur_lr": self._optimizer.param_groups[0]["lr"],
-            "total_loss": total.item(),
-            "policy_loss": policy_loss.item(),
-            "value_loss": value_loss.item(),
-            "entropy_loss": entropy_loss.item(),
-            "adv_max": batch["adv"].max().item(),
-            "adv_mean": batch["adv"].mean().item(),
-            "value_mean": value.mean().item(),
-            "value_max": value.max().item(),
-            "approx_kl": approx_kl,
-            "clipfrac": clipfrac,
-        }
+            stats = torch.stack(
+                [
+                    total,
+                    policy_loss,
+                    value_loss,
+                    entropy_loss,
+                    batch["adv"].max(),
+                    batch["adv"].mean(),
+                    value.mean(),
+                    value.max(),
+                    (batch["logp_old"] - logp).mean(),
+                    ((ratio - 1).abs() > clip).float().mean(),
+                ]
+            ).tolist()
+        return {"cur_lr": self._optimizer.param_groups[0]["lr"], **dict(zip(self._monitor_vars_learn()[1:], stats))}
 
     def _monitor_vars_learn(self) -> list[str]:
-        return ["cur_lr", "total_loss", "policy_loss", "value_loss", "entropy_loss", "adv_max", "adv_mean",
-                "value_mean", "value_max", "approx_kl", "clipfrac"]  # fmt: skip
+        return [
+            "cur_lr",
+            "total_loss",
+            "policy_loss",
+            "value_loss",
+            "entropy_loss",
+            "adv_max",
+            "adv_mean",
+            "value_mean",
+            "value_max",
+            "approx_kl",
+            "clipfrac",
+        ]
 
     # --- state ----------------------------------------------------------------------------------
     def _state_dict_learn(self) -> dict[str, Any]:
