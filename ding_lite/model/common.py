@@ -25,6 +25,11 @@ def mlp(in_size: int, hidden_size: int, layer_num: int, *, last_activation: bool
     return nn.Sequential(*layers)
 
 
+def _width(in_size: int, hidden_size: int, layer_num: int) -> int:
+    """Output width of ``mlp(in_size, hidden_size, layer_num)`` (an empty MLP passes its input through)."""
+    return hidden_size if layer_num > 0 else in_size
+
+
 class FCEncoder(nn.Module):
     """``init`` Linear(obs -> h0) + ReLU, then ``main``: [Linear(h_i -> h_i+1), ReLU] for the rest."""
 
@@ -48,7 +53,8 @@ class DiscreteHead(nn.Module):
     def __init__(self, in_size: int, hidden_size: int, action_shape: int, layer_num: int = 1) -> None:
         super().__init__()
         self.Q = nn.Sequential(
-            mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, action_shape))
+            mlp(in_size, hidden_size, layer_num),
+            nn.Sequential(nn.Linear(_width(in_size, hidden_size, layer_num), action_shape)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -61,9 +67,12 @@ class DuelingHead(nn.Module):
     def __init__(self, in_size: int, hidden_size: int, action_shape: int, layer_num: int = 1) -> None:
         super().__init__()
         self.A = nn.Sequential(
-            mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, action_shape))
+            mlp(in_size, hidden_size, layer_num),
+            nn.Sequential(nn.Linear(_width(in_size, hidden_size, layer_num), action_shape)),
         )
-        self.V = nn.Sequential(mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(hidden_size, 1)))
+        self.V = nn.Sequential(
+            mlp(in_size, hidden_size, layer_num), nn.Sequential(nn.Linear(_width(in_size, hidden_size, layer_num), 1))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.A(x)
@@ -76,7 +85,7 @@ class RegressionHead(nn.Module):
     def __init__(self, in_size: int, hidden_size: int, layer_num: int = 1) -> None:
         super().__init__()
         self.main = mlp(in_size, hidden_size, layer_num)
-        self.last = nn.Linear(hidden_size, 1)
+        self.last = nn.Linear(_width(in_size, hidden_size, layer_num), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.last(self.main(x)).squeeze(-1)
@@ -103,9 +112,10 @@ class ReparameterizationHead(nn.Module):
         self.sigma_type = sigma_type
         self.bound_type = bound_type
         self.main = mlp(in_size, hidden_size, layer_num)
-        self.mu = nn.Linear(hidden_size, action_shape)
+        width = _width(in_size, hidden_size, layer_num)
+        self.mu = nn.Linear(width, action_shape)
         if sigma_type == "conditioned":
-            self.log_sigma_layer = nn.Linear(hidden_size, action_shape)
+            self.log_sigma_layer = nn.Linear(width, action_shape)
         elif sigma_type == "independent":
             self.log_sigma_param = nn.Parameter(torch.zeros(1, action_shape))
         else:

@@ -92,13 +92,18 @@ class VAC(nn.Module):
         assert isinstance(head, ReparameterizationHead)
         trunk = LinearChain(linears(self.encoder) + linears(head.main), relu_last=True)
         mu_layer = LinearChain([head.mu])
-        log_sigma = head.log_sigma_param.detach().numpy()
+        sigma_layer = LinearChain([head.log_sigma_layer]) if head.sigma_type == "conditioned" else None
         tanh = head.bound_type == "tanh"
 
         def actor(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            mu = mu_layer(trunk(obs))
+            feature = trunk(obs)
+            mu = mu_layer(feature)
             if tanh:
                 mu = np.tanh(mu)
-            return mu, np.exp(log_sigma + np.zeros_like(mu))
+            if sigma_layer is not None:
+                log_sigma = np.clip(sigma_layer(feature), -20.0, 2.0)
+            else:
+                log_sigma = head.log_sigma_param.detach().numpy() + np.zeros_like(mu)
+            return mu, np.exp(log_sigma)
 
         return actor

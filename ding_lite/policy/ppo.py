@@ -107,7 +107,8 @@ class PPOPolicy(Policy):
         if self._continuous:
             head = self._model.actor_head
             assert isinstance(head, ReparameterizationHead)
-            nn.init.constant_(head.log_sigma_param, -0.5)
+            if head.sigma_type == "independent":
+                nn.init.constant_(head.log_sigma_param, -0.5)
             for module in head.modules():
                 if isinstance(module, nn.Linear):
                     nn.init.zeros_(module.bias)
