@@ -31,7 +31,7 @@ def serial_pipeline(
     if buffer is None:
         raise ValueError(f"policy '{cfg.type}' is on-policy; run it with serial_pipeline_onpolicy (-m serial_onpolicy)")
     restore_counters(exp)
-    nstep = NStepTransitions(collector.env.env_num, int(cfg.get("nstep", 1)), float(cfg.get("discount_factor", 0.99)))
+    nstep = NStepTransitions(collector.env.env_num, *exp.policy.nstep_and_gamma())
     warmup = int(cfg.get("random_collect_size", 0) or 0)
     if warmup > 0 and learner.train_iter == 0:
         for transitions in collector.collect_transitions(warmup, 0, nstep, random_actions=True):

@@ -107,6 +107,7 @@ class BaseLearner:
         state[ckpt_io.LAST_ITER] = self.train_iter
         state[ckpt_io.LAST_STEP] = self.env_step
         extras: dict[str, Any] = {"format_version": ckpt_io.FORMAT_VERSION, "policy_type": self.policy_type}
+        extras.update(state.pop(ckpt_io.EXTRAS, {}))
         if self.extra_state is not None:
             extras.update(self.extra_state())
         state[ckpt_io.EXTRAS] = extras

@@ -1,7 +1,8 @@
-"""Policies: PPO and DQN, registered by name in ``POLICY_REGISTRY``."""
+"""Policies: PPO, DQN and SAC, registered by name in ``POLICY_REGISTRY``."""
 
 from ding_lite.policy.base import POLICY_REGISTRY, Policy, register_policy
 from ding_lite.policy.dqn import DQNPolicy
 from ding_lite.policy.ppo import PPOPolicy
+from ding_lite.policy.sac import SACPolicy
 
-__all__ = ["POLICY_REGISTRY", "DQNPolicy", "PPOPolicy", "Policy", "register_policy"]
+__all__ = ["POLICY_REGISTRY", "DQNPolicy", "PPOPolicy", "Policy", "SACPolicy", "register_policy"]

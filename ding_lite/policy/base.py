@@ -96,6 +96,10 @@ class Policy:
         yield data
 
     # --- shared -----------------------------------------------------------------------------------
+    def nstep_and_gamma(self) -> tuple[int, float]:
+        """n-step length and discount used to build replay transitions (off-policy)."""
+        return int(self._cfg.get("nstep", 1)), float(self._cfg.get("discount_factor", 0.99))
+
     def seed(self, seed: int) -> None:
         """Seeds ``rng``, the generator collect-mode sampling and exploration draw from."""
         self.rng = np.random.default_rng(seed)

@@ -233,15 +233,16 @@ class PPOPolicy(Policy):
 
     # --- state ----------------------------------------------------------------------------------
     def _state_dict_learn(self) -> dict[str, Any]:
-        return {"model": self._model.state_dict(), "optimizer": self._optimizer.state_dict()}
+        return {
+            "model": self._model.state_dict(),
+            "optimizer": self._optimizer.state_dict(),
+            "ding_lite": {"value_norm": self._value_rms.state_dict()},
+        }
 
     def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
         load_model_state(self._model, state["model"], what="model")
         if "optimizer" in state:
             load_optimizer_state(self._optimizer, state["optimizer"], what="optimizer")
-
-    def value_norm_state(self) -> dict[str, Any]:
-        return self._value_rms.state_dict()
-
-    def load_value_norm_state(self, state: Mapping[str, Any]) -> None:
-        self._value_rms.load_state_dict(state)
+        value_norm = state.get("ding_lite", {}).get("value_norm")
+        if value_norm is not None:
+            self._value_rms.load_state_dict(value_norm)

@@ -1,0 +1,209 @@
+"""SAC: twin critics with soft-updated targets, a tanh-squashed Gaussian actor, automatic entropy tuning.
+
+Actions live in [-1, 1] (the env maps them to its range with ``act_scale``). A train batch holds ``obs``,
+``action``, ``reward``, ``done`` and ``next_obs``. Each train iteration updates, in DI-engine's order,
+the critics, the actor, the temperature (with ``auto_alpha``), then the target critics by ``target_theta``.
+
+``log_alpha`` is not in DI-engine's checkpoint; ding_lite keeps it under the ``ding_lite`` extras key, so a
+DI-engine file still loads (the temperature then restarts from ``learn.alpha``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
+from ding_lite.model.qac import ContinuousQAC, qac_default_config
+from ding_lite.policy.base import Policy, register_policy
+from ding_lite.policy.optim import Adam
+
+log = logging.getLogger("ding_lite")
+
+
+def squashed_sample(mu: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A reparameterised sample ``tanh(mu + sigma * eps)`` and its log probability (tanh-corrected)."""
+    pre_tanh = mu + sigma * torch.randn_like(mu)
+    action = torch.tanh(pre_tanh)
+    gauss = -((pre_tanh - mu) ** 2) / (2 * sigma**2) - sigma.log() - 0.5 * math.log(2 * math.pi)
+    log_prob = gauss.sum(-1) - torch.log(1 - action.pow(2) + 1e-6).sum(-1)
+    return action, log_prob
+
+
+@register_policy("sac")
+class SACPolicy(Policy):
+    _model: ContinuousQAC
+    on_policy = False
+    config: ClassVar[dict[str, Any]] = dict(
+        type="sac",
+        import_names=[],
+        cuda=False,
+        on_policy=False,
+        multi_agent=False,
+        priority=False,
+        priority_IS_weight=False,
+        random_collect_size=10000,  # uniformly random transitions collected before training starts
+        load_path="",
+        learn=dict(
+            update_per_collect=1,
+            batch_size=256,
+            learning_rate_q=3e-4,
+            learning_rate_policy=3e-4,
+            learning_rate_alpha=3e-4,
+            target_theta=0.005,  # soft target update rate
+            discount_factor=0.99,
+            alpha=0.2,  # initial entropy temperature
+            auto_alpha=True,  # learn the temperature towards target_entropy
+            log_space=True,  # learn log(alpha)
+            target_entropy=None,  # None: -action_dim
+            ignore_done=False,  # True: bootstrap through episode ends (time-limit-only envs)
+            init_w=3e-3,  # uniform init range of the output layers
+            resume_training=False,
+            multi_gpu=False,
+        ),
+        collect=dict(n_sample=1, unroll_len=1, collector_logit=False),
+        eval=dict(),
+        other=dict(),
+    )
+
+    @classmethod
+    def default_model_config(cls) -> dict[str, Any]:
+        return qac_default_config()
+
+    def _create_model(self, model_cfg: Mapping[str, Any]) -> ContinuousQAC:
+        return ContinuousQAC(
+            obs_shape=int(model_cfg["obs_shape"]),
+            action_shape=int(model_cfg["action_shape"]),
+            twin_critic=bool(model_cfg["twin_critic"]),
+            actor_head_hidden_size=int(model_cfg["actor_head_hidden_size"]),
+            actor_head_layer_num=int(model_cfg["actor_head_layer_num"]),
+            critic_head_hidden_size=int(model_cfg["critic_head_hidden_size"]),
+            critic_head_layer_num=int(model_cfg["critic_head_layer_num"]),
+        )
+
+    def nstep_and_gamma(self) -> tuple[int, float]:
+        return 1, float(self._cfg["learn"]["discount_factor"])
+
+    def _init_learn(self) -> None:
+        learn = self._cfg["learn"]
+        self._init_output_layers(float(learn["init_w"]))
+        self._optimizer_q = Adam(self._model.critic_head.parameters(), lr=float(learn["learning_rate_q"]))
+        self._optimizer_policy = Adam(self._model.actor_head.parameters(), lr=float(learn["learning_rate_policy"]))
+        self._target_model = copy.deepcopy(self._model)
+        self._target_model.requires_grad_(False)
+        action_dim = int(self._cfg["model"]["action_shape"])
+        target = learn.get("target_entropy")
+        self._target_entropy = float(-action_dim if target is None else target)
+        self._auto_alpha = bool(learn["auto_alpha"])
+        self._log_alpha = torch.tensor([math.log(float(learn["alpha"]))], requires_grad=self._auto_alpha)
+        self._optimizer_alpha = Adam([self._log_alpha], lr=float(learn["learning_rate_alpha"]))
+
+    def _init_output_layers(self, init_w: float) -> None:
+        head = self._model.actor_head[2]
+        layers = [head.mu, head.log_sigma_layer] + [critic[2].last for critic in self._model.critic_head]
+        for layer in layers:
+            assert isinstance(layer, nn.Linear)
+            nn.init.uniform_(layer.weight, -init_w, init_w)
+            nn.init.uniform_(layer.bias, -init_w, init_w)
+
+    def _init_collect(self) -> None:
+        self._actor = self._model.numpy_actor()
+
+    def _forward_collect(self, obs: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
+        mu, sigma = self._actor(obs)
+        return {"action": np.tanh(mu + sigma * self.rng.standard_normal(mu.shape)).astype(np.float32)}
+
+    def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
+        return np.tanh(self._actor(obs)[0]).astype(np.float32)
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        return self._log_alpha.detach().exp()
+
+    def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        learn = self._cfg["learn"]
+        obs, action, next_obs = batch["obs"], batch["action"].float(), batch["next_obs"]
+        alpha = self.alpha
+        with torch.no_grad():
+            next_action, next_log_prob = squashed_sample(*self._model.compute_actor(next_obs))
+            target_q = torch.min(torch.stack(self._target_model.compute_critic(next_obs, next_action)), dim=0).values
+            target_v = target_q - alpha * next_log_prob
+            not_done = torch.ones_like(target_v) if learn["ignore_done"] else 1.0 - batch["done"].float()
+            target = batch["reward"] + float(learn["discount_factor"]) * not_done * target_v
+        q_values = self._model.compute_critic(obs, action)
+        critic_loss = sum(nn.functional.mse_loss(q, target) for q in q_values)
+        assert isinstance(critic_loss, torch.Tensor)
+        self._optimizer_q.zero_grad()
+        critic_loss.backward()
+        self._optimizer_q.step()
+
+        new_action, log_prob = squashed_sample(*self._model.compute_actor(obs))
+        new_q = torch.min(torch.stack(self._model.compute_critic(obs, new_action)), dim=0).values
+        policy_loss = (alpha * log_prob - new_q).mean()
+        self._optimizer_policy.zero_grad()
+        policy_loss.backward()
+        self._optimizer_policy.step()
+
+        alpha_loss = torch.zeros(())
+        if self._auto_alpha:
+            alpha_loss = -(self._log_alpha * (log_prob.detach() + self._target_entropy)).mean()
+            self._optimizer_alpha.zero_grad()
+            alpha_loss.backward()
+            self._optimizer_alpha.step()
+        self._soft_update(float(learn["target_theta"]))
+        stats = torch.stack(
+            [critic_loss.detach(), policy_loss.detach(), alpha_loss.detach(), self.alpha[0],
+             q_values[0].detach().mean(), target.mean(), -log_prob.detach().mean()]
+        ).tolist()  # fmt: skip
+        names = ["critic_loss", "policy_loss", "alpha_loss", "alpha", "q_value", "target_q_value", "entropy"]
+        result = dict(zip(names, stats))
+        result["total_loss"] = result["critic_loss"] + result["policy_loss"] + result["alpha_loss"]
+        result["cur_lr_q"] = self._optimizer_q.param_groups[0]["lr"]
+        result["cur_lr_p"] = self._optimizer_policy.param_groups[0]["lr"]
+        return result
+
+    @torch.no_grad()
+    def _soft_update(self, theta: float) -> None:
+        target = list(self._target_model.parameters())
+        online = list(self._model.parameters())
+        torch._foreach_lerp_(target, online, theta)
+
+    def _monitor_vars_learn(self) -> list[str]:
+        return ["cur_lr_q", "cur_lr_p", "critic_loss", "policy_loss", "alpha_loss", "alpha", "q_value",
+                "target_q_value", "entropy", "total_loss"]  # fmt: skip
+
+    def _state_dict_learn(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "model": self._model.state_dict(),
+            "target_model": self._target_model.state_dict(),
+            "optimizer_q": self._optimizer_q.state_dict(),
+            "optimizer_policy": self._optimizer_policy.state_dict(),
+            "ding_lite": {"log_alpha": self._log_alpha.detach().clone()},
+        }
+        if self._auto_alpha:
+            state["optimizer_alpha"] = self._optimizer_alpha.state_dict()
+        return state
+
+    def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
+        load_model_state(self._model, state["model"], what="model")
+        load_model_state(self._target_model, state.get("target_model", state["model"]), what="target_model")
+        for name, optimizer in (("optimizer_q", self._optimizer_q), ("optimizer_policy", self._optimizer_policy)):
+            if name in state:
+                load_optimizer_state(optimizer, state[name], what=name)
+        if self._auto_alpha and "optimizer_alpha" in state:
+            load_optimizer_state(self._optimizer_alpha, state["optimizer_alpha"], what="optimizer_alpha")
+        log_alpha = state.get("ding_lite", {}).get("log_alpha")
+        if log_alpha is not None:
+            with torch.no_grad():
+                self._log_alpha.copy_(log_alpha)
+        elif self._auto_alpha:
+            log.warning(
+                "checkpoint has no log_alpha (DI-engine does not save it); alpha restarts at %s", self.alpha.item()
+            )
