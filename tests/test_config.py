@@ -298,3 +298,10 @@ def test_read_config_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path.write_text("main_config = dict(\n    exp_name='x',\n)\ndef broken(:\n")
     with pytest.raises(ConfigError, match=r"broken_config.py.*line 4"):
         read_config(path)
+
+
+def test_read_config_error_raised_by_the_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "raising_config.py"
+    path.write_text("main_config = dict(exp_name=undefined_name)\n")
+    with pytest.raises(ConfigError, match="raising_config.py"):
+        read_config(path)

@@ -77,7 +77,7 @@ class ContinuousQAC(nn.Module):
         """NumPy ``(mu, sigma)`` for acting (see :mod:`ding_lite.model.numpy_infer`)."""
         head = self.actor_head[2]
         assert isinstance(head, ReparameterizationHead)
-        trunk = LinearChain([self.actor_head[0], *linears(head.main)], relu_last=True)
+        trunk = LinearChain(linears(self.actor_head[0]) + linears(head.main), relu_last=True)
         mu_layer, sigma_layer = LinearChain([head.mu]), LinearChain([head.log_sigma_layer])
 
         def actor(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

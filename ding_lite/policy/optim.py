@@ -18,7 +18,7 @@ import torch
 class Adam:
     def __init__(
         self,
-        params: Iterable[torch.nn.Parameter],
+        params: Iterable[torch.Tensor],
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -30,7 +30,7 @@ class Adam:
             "fused": None, "decoupled_weight_decay": False,
         }  # fmt: skip
         self.param_groups: list[dict[str, Any]] = [group]
-        self.state: dict[torch.nn.Parameter, dict[str, torch.Tensor]] = {}
+        self.state: dict[torch.Tensor, dict[str, torch.Tensor]] = {}
 
     def _params(self) -> list[torch.nn.Parameter]:
         return [p for group in self.param_groups for p in group["params"]]

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
+from ding_lite.model.common import RegressionHead, ReparameterizationHead
 from ding_lite.model.qac import ContinuousQAC, qac_default_config
 from ding_lite.policy.base import Policy, register_policy
 from ding_lite.policy.optim import Adam
@@ -107,9 +108,12 @@ class SACPolicy(Policy):
 
     def _init_output_layers(self, init_w: float) -> None:
         head = self._model.actor_head[2]
-        layers = [head.mu, head.log_sigma_layer] + [critic[2].last for critic in self._model.critic_head]
+        assert isinstance(head, ReparameterizationHead)
+        layers = [head.mu, head.log_sigma_layer]
+        for critic in self._model.critic_head:
+            assert isinstance(critic, nn.Sequential) and isinstance(critic[2], RegressionHead)
+            layers.append(critic[2].last)
         for layer in layers:
-            assert isinstance(layer, nn.Linear)
             nn.init.uniform_(layer.weight, -init_w, init_w)
             nn.init.uniform_(layer.bias, -init_w, init_w)
 
@@ -171,8 +175,8 @@ class SACPolicy(Policy):
 
     @torch.no_grad()
     def _soft_update(self, theta: float) -> None:
-        target = list(self._target_model.parameters())
-        online = list(self._model.parameters())
+        target = [p.data for p in self._target_model.parameters()]
+        online = [p.data for p in self._model.parameters()]
         torch._foreach_lerp_(target, online, theta)
 
     def _monitor_vars_learn(self) -> list[str]:
