@@ -294,9 +294,9 @@ def test_load_without_resume_starts_new_experiment_from_loaded_iteration(
     before = entries(cwd)
     check_ok(run_ding("-m", "serial", "-c", config, "-s", "0", "--train-iter", "100", cwd=cwd))
 
-    created = entries(cwd) - before
-    assert len(created) == 1 and re.fullmatch(rf"{RESUME_EXP}_\d{{6}}_\d{{6}}", created.pop()), entries(cwd) - before
-    exp_dir = cwd / (entries(cwd) - before).pop()
+    created = sorted(entries(cwd) - before)
+    assert len(created) == 1 and re.fullmatch(rf"{RESUME_EXP}_\d{{6}}_\d{{6}}", created[0]), created
+    exp_dir = cwd / created[0]
     result = read_json(exp_dir / "result.json")
     assert result["train_iter"] == 100
     # env_step restarted from 0: 40 updates from an empty buffer take fewer env steps than the first run's 60.

@@ -31,6 +31,7 @@ class Adam:
         }  # fmt: skip
         self.param_groups: list[dict[str, Any]] = [group]
         self.state: dict[torch.Tensor, dict[str, torch.Tensor]] = {}
+        self._counts: dict[torch.Tensor, int] = {}  # mirrors state[p]["step"] without reading tensors
 
     def _params(self) -> list[torch.nn.Parameter]:
         return [p for group in self.param_groups for p in group["params"]]
@@ -52,6 +53,7 @@ class Adam:
                         "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
                         "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format),
                     }
+                    self._counts[param] = 0
             self._update(group, params)
 
     def _update(self, group: dict[str, Any], params: list[torch.nn.Parameter]) -> None:
@@ -63,15 +65,17 @@ class Adam:
             grads = list(torch._foreach_add(grads, list(params), alpha=group["weight_decay"]))
         exp_avgs = [s["exp_avg"] for s in states]
         exp_avg_sqs = [s["exp_avg_sq"] for s in states]
-        for state in states:
-            state["step"] += 1
+        torch._foreach_add_([s["step"] for s in states], 1.0)
+        by_count: dict[int, list[int]] = {}
+        for i, param in enumerate(params):
+            self._counts[param] += 1
+            by_count.setdefault(self._counts[param], []).append(i)
         torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
         torch._foreach_mul_(exp_avg_sqs, beta2)
         torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
-        for count, group_params in _by_step(states, params).items():
+        for count, index in by_count.items():
             step_size = group["lr"] / (1 - beta1**count)
             correction = (1 - beta2**count) ** 0.5
-            index = group_params
             denom = torch._foreach_sqrt([exp_avg_sqs[i] for i in index])
             torch._foreach_div_(denom, correction)
             torch._foreach_add_(denom, group["eps"])
@@ -93,7 +97,7 @@ class Adam:
             for key, value in saved.items():
                 if key != "params":
                     group[key] = tuple(value) if key == "betas" else value
-        self.state = {}
+        self.state, self._counts = {}, {}
         for i, saved_state in state_dict["state"].items():
             param = params[int(i)]
             self.state[param] = {
@@ -101,11 +105,4 @@ class Adam:
                 "exp_avg": saved_state["exp_avg"].to(param.dtype).clone(),
                 "exp_avg_sq": saved_state["exp_avg_sq"].to(param.dtype).clone(),
             }
-
-
-def _by_step(states: list[dict[str, torch.Tensor]], params: list[torch.nn.Parameter]) -> dict[float, list[int]]:
-    """Parameter positions grouped by their step count (all equal unless some parameter skipped steps)."""
-    groups: dict[float, list[int]] = {}
-    for i, state in enumerate(states):
-        groups.setdefault(float(state["step"].item()), []).append(i)
-    return groups
+            self._counts[param] = int(self.state[param]["step"].item())

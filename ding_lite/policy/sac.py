@@ -99,6 +99,10 @@ class SACPolicy(Policy):
         self._optimizer_policy = Adam(self._model.actor_head.parameters(), lr=float(learn["learning_rate_policy"]))
         self._target_model = copy.deepcopy(self._model)
         self._target_model.requires_grad_(False)
+        self._soft_pairs = (
+            [p.data for p in self._target_model.parameters()],
+            [p.data for p in self._model.parameters()],
+        )
         action_dim = int(self._cfg["model"]["action_shape"])
         target = learn.get("target_entropy")
         self._target_entropy = float(-action_dim if target is None else target)
@@ -175,8 +179,7 @@ class SACPolicy(Policy):
 
     @torch.no_grad()
     def _soft_update(self, theta: float) -> None:
-        target = [p.data for p in self._target_model.parameters()]
-        online = [p.data for p in self._model.parameters()]
+        target, online = self._soft_pairs
         torch._foreach_lerp_(target, online, theta)
 
     def _monitor_vars_learn(self) -> list[str]:
