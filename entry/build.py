@@ -26,14 +26,17 @@ log = logging.getLogger("ding_lite")
 ConfigInput = str | Path | tuple[Mapping[str, Any], Mapping[str, Any]] | Mapping[str, Any]
 
 
-def load_input_config(input_cfg: ConfigInput) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """``(main_config, create_config, source)`` from a config path, a pair, or a main config alone."""
+def load_input_config(input_cfg: ConfigInput, source: str | None = None) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """``(main_config, create_config, source)`` from a config path, a pair, or a main config alone.
+
+    ``source`` names the config in error messages (the CLI passes the config file's path).
+    """
     if isinstance(input_cfg, (str, Path)):
         main, create = read_config(input_cfg)
-        return main, create, f"'{input_cfg}'"
+        return main, create, source or f"'{input_cfg}'"
     if isinstance(input_cfg, tuple):
-        return dict(input_cfg[0]), dict(input_cfg[1]), "the config"
-    return dict(input_cfg), {}, "the config"
+        return dict(input_cfg[0]), dict(input_cfg[1]), source or "the config"
+    return dict(input_cfg), {}, source or "the config"
 
 
 @dataclass
@@ -106,8 +109,9 @@ def build_experiment(
     env_fn: Callable[[], Any] | None = None,
     model: torch.nn.Module | None = None,
     quiet: bool = False,
+    source: str | None = None,
 ) -> Experiment:
-    main, create, source = load_input_config(input_cfg)
+    main, create, source = load_input_config(input_cfg, source)
     cfg = compile_config((main, create), seed, source=source)
     seed_everything(seed)
     torch.set_num_threads(1)

@@ -11,6 +11,7 @@ User mistakes print one line (``ding: error: ...``) and exit with status 2; bugs
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import re
 import sys
@@ -46,13 +47,14 @@ def run(args: argparse.Namespace) -> int:
     from ding_lite.config import read_config
 
     main, create = read_config(args.config)
+    source = f"'{args.config}'"
     seeds = args.seed or [0]
     for seed in seeds:
-        run_main = dict(main)
+        run_main = copy.deepcopy(main)
         if len(seeds) > 1:
             run_main["exp_name"] = exp_name_for_seed(str(main.get("exp_name", "default_experiment")), seed)
         if args.mode == "eval":
-            result = eval_pipeline((run_main, create), seed, load_path=args.load_path)
+            result = eval_pipeline((run_main, create), seed, load_path=args.load_path, source=source)
             print(
                 f"eval {result['ckpt']}: mean return {result['episode_return_mean']:.2f} over "
                 f"{len(result['episode_returns'])} episodes"
@@ -61,7 +63,14 @@ def run(args: argparse.Namespace) -> int:
         if args.load_path:
             _set_load_path(run_main, args.load_path)
         pipeline: Any = serial_pipeline if args.mode == "serial" else serial_pipeline_onpolicy
-        pipeline((run_main, create), seed, max_train_iter=args.train_iter, max_env_step=args.env_step, quiet=args.quiet)
+        pipeline(
+            (run_main, create),
+            seed,
+            max_train_iter=args.train_iter,
+            max_env_step=args.env_step,
+            quiet=args.quiet,
+            source=source,
+        )
     return 0
 
 

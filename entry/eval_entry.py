@@ -30,8 +30,9 @@ def eval_pipeline(
     load_path: str | Path | None = None,
     n_episode: int | None = None,
     env_fn: Callable[[], Any] | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
-    main, create, source = load_input_config(input_cfg)
+    main, create, source = load_input_config(input_cfg, source)
     cfg = compile_config((main, create), seed, source=source, save_cfg=False)
     seed_everything(seed)
     torch.set_num_threads(1)

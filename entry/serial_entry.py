@@ -25,8 +25,9 @@ def serial_pipeline(
     max_train_iter: int = int(1e10),
     max_env_step: int = int(1e10),
     quiet: bool = False,
+    source: str | None = None,
 ) -> Policy:
-    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet)
+    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source)
     cfg, learner, collector, buffer = exp.cfg.policy, exp.learner, exp.collector, exp.buffer
     if buffer is None:
         raise ValueError(f"policy '{cfg.type}' is on-policy; run it with serial_pipeline_onpolicy (-m serial_onpolicy)")

@@ -24,8 +24,9 @@ def serial_pipeline_onpolicy(
     max_train_iter: int = int(1e10),
     max_env_step: int = int(1e10),
     quiet: bool = False,
+    source: str | None = None,
 ) -> Policy:
-    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet)
+    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source)
     cfg, learner, collector = exp.cfg.policy, exp.learner, exp.collector
     if not exp.policy.on_policy:
         raise ValueError(f"policy '{cfg.type}' is off-policy; run it with serial_pipeline (-m serial)")

@@ -25,6 +25,7 @@ from easydict import EasyDict
 from ding_lite.config.loader import format_python, to_plain
 from ding_lite.config.validate import merge_strict
 from ding_lite.errors import ConfigError
+from ding_lite.utils.registry import UnknownNameError
 
 log = logging.getLogger("ding_lite")
 
@@ -150,7 +151,11 @@ def compile_config(
     tree = combine_main_and_create(main, create, source)
     types = resolve_types(tree, source)
     handle_import_names(tree, types)
-    compiled = merge_strict(default_tree(types), tree, source=source)
+    try:
+        defaults = default_tree(types)
+    except UnknownNameError as err:
+        raise ConfigError(f"{err} (in {source}, create_config)") from None
+    compiled = merge_strict(defaults, tree, source=source)
     compiled["seed"] = int(seed)
     if save_cfg:
         resume = bool(compiled["policy"]["learn"].get("resume_training", False))
