@@ -13,3 +13,13 @@ class ConfigError(DingLiteError, ValueError):
 
 class CheckpointError(DingLiteError, ValueError):
     """A checkpoint cannot be used; the message names the file and what does not fit."""
+
+
+class TrainingInterrupted(DingLiteError):
+    """A run stopped on SIGTERM or SIGINT after writing a checkpoint it can resume from."""
+
+    def __init__(self, signal_name: str, signal_number: int, checkpoint: str, train_iter: int) -> None:
+        super().__init__(f"stopped by {signal_name} at train_iter {train_iter}; checkpoint written to '{checkpoint}'")
+        self.signal_name = signal_name
+        self.signal_number = signal_number
+        self.checkpoint = checkpoint

@@ -13,12 +13,15 @@ from typing import Any
 import torch
 
 from ding_lite.config import compile_config, read_config
-from ding_lite.data import BUFFER_REGISTRY, ReplayBuffer
+from ding_lite.data import BUFFER_REGISTRY, NStepTransitions, ReplayBuffer
+from ding_lite.entry import training_state
 from ding_lite.envs import VectorEnvManager, make_env_manager
+from ding_lite.errors import TrainingInterrupted
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY, Policy
 from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import seed_everything
+from ding_lite.utils.signals import StopRequest
 from ding_lite.worker import InteractionEvaluator, SampleCollector
 
 log = logging.getLogger("ding_lite")
@@ -51,21 +54,43 @@ class Experiment:
     logger: ExperimentLogger
     progress: Progress
     buffer: ReplayBuffer | None = None
+    nstep: NStepTransitions | None = None
+    # where the loop is between two steps: {'updates_left': int} off-policy, {'cycle': TrainCycle} on-policy
+    loop: dict[str, Any] = field(default_factory=dict)
+    stop_request: StopRequest = field(default_factory=StopRequest)
     started: float = field(default_factory=time.perf_counter)
 
     @property
     def exp_dir(self) -> Path:
         return Path(self.cfg.exp_name)
 
+    def start(self) -> None:
+        """Run ``before_run`` hooks (a checkpoint loads there), restore the rest on resume, catch signals."""
+        self.learner.call_hook("before_run")
+        training_state.restore(self)
+        self.stop_request.install()
+
     def update_progress(self) -> None:
         self.progress.update(
             self.learner.train_iter, self.collector.env_step, self.evaluator.last_value, self.evaluator.best_value
         )
 
+    def check_stop_request(self) -> None:
+        """After SIGTERM/SIGINT: write a checkpoint of this exact moment and stop the run."""
+        request = self.stop_request
+        if not request.requested:
+            return
+        self.learner.env_step = self.collector.env_step
+        path = self.learner.save_checkpoint()
+        self.write_result(stop=False, interrupted=request.signal_name)
+        self.close()
+        raise TrainingInterrupted(str(request.signal_name), request.signal_number, str(path), self.learner.train_iter)
+
     def evaluate(self) -> bool:
         """Evaluate when due; returns True when the stop value is reached (after at least one update)."""
         if not self.evaluator.should_eval(self.learner.train_iter):
             return False
+        self.learner.env_step = self.collector.env_step
         reached, value = self.evaluator.eval(self.learner.train_iter, self.collector.env_step)
         self.progress.event(
             f"[eval] train_iter {self.learner.train_iter} env_step {self.collector.env_step}: "
@@ -73,12 +98,7 @@ class Experiment:
         )
         return reached and self.learner.train_iter > 0
 
-    def finish(self, stop: bool) -> dict[str, Any]:
-        """Run ``after_run`` hooks, write ``result.json``, close envs and logs; returns the result."""
-        self.learner.env_step = self.collector.env_step
-        self.learner.call_hook("after_run")
-        self.collector.maybe_log(self.learner.train_iter, force=True)
-        self.learner.flush_monitor()
+    def write_result(self, stop: bool, interrupted: str | None = None) -> dict[str, Any]:
         result = {
             "stop": bool(stop),
             "train_iter": self.learner.train_iter,
@@ -88,18 +108,31 @@ class Experiment:
             "wall_time_s": round(time.perf_counter() - self.started, 3),
             "seed": int(self.cfg.seed),
             "exp_dir": str(self.exp_dir),
+            "interrupted": interrupted,
         }
         (self.exp_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+    def finish(self, stop: bool) -> dict[str, Any]:
+        """Run ``after_run`` hooks (the final checkpoint), write ``result.json``, close envs and logs."""
+        self.learner.env_step = self.collector.env_step
+        self.learner.call_hook("after_run")
+        result = self.write_result(stop)
         self.progress.close()
         self.progress.event(
             f"done: stop={stop} train_iter {result['train_iter']} env_step {result['env_step']} "
             f"best eval {self.evaluator.best_value} in {result['wall_time_s']}s\n"
             f"  checkpoints: {self.exp_dir / 'ckpt'}\n  logs: tensorboard --logdir {self.exp_dir / 'log'}"
         )
+        self.close()
+        return result
+
+    def close(self) -> None:
+        self.stop_request.uninstall()
+        self.progress.close()
         self.collector_env.close()
         self.evaluator_env.close()
         self.logger.close()
-        return result
 
 
 def build_experiment(
@@ -141,20 +174,15 @@ def build_experiment(
         seed=seed,
         save_best=lambda: learner.save_checkpoint("ckpt_best.pth.tar"),
     )
-    buffer = None
+    buffer, nstep = None, None
     if not policy.on_policy:
-        buffer = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))(
-            policy_cfg.other.replay_buffer, seed=seed
-        )
+        buffer_cls = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))
+        buffer = buffer_cls(policy_cfg.other.replay_buffer, seed=seed)
+        nstep = NStepTransitions(collector_env.env_num, *policy.nstep_and_gamma())
     progress = Progress(str(cfg.exp_name), quiet=quiet)
     log.info("experiment directory: %s", cfg.exp_name)
-    return Experiment(
-        cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer
+    exp = Experiment(
+        cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer, nstep
     )
-
-
-def restore_counters(exp: Experiment) -> None:
-    """Run ``before_run`` hooks (they load a checkpoint) and continue the collector's env step on resume."""
-    exp.learner.call_hook("before_run")
-    if exp.learner.loaded_env_step is not None:
-        exp.collector.env_step = exp.learner.loaded_env_step
+    learner.extra_state = lambda: training_state.capture(exp)
+    return exp

@@ -1,11 +1,15 @@
 """The ``ding`` command (alias ``ding-lite``), DI-engine style.
 
     ding -m serial|serial_onpolicy|eval -c CONFIG.py -s SEED [-s SEED ...]
-         [--train-iter N] [--env-step N] [--load-path CKPT]
+         [--train-iter N] [--env-step N] [--load-path CKPT] [--resume]
+    ding ckpt inspect CKPT [--json]
+    ding ckpt verify EXP_DIR
 
 With several seeds each runs in turn; an experiment name containing ``seed<k>`` gets the run's seed
 substituted (``cartpole_dqn_seed0`` -> ``cartpole_dqn_seed1``), any other gets ``_seed<k>`` appended.
-User mistakes print one line (``ding: error: ...``) and exit with status 2; bugs keep their traceback.
+``--resume`` continues each run exactly from its newest valid checkpoint. User mistakes print one line
+(``ding: error: ...``) and exit with status 2; a run stopped by SIGTERM/SIGINT writes a checkpoint, prints
+the command that resumes it and exits with 128 + the signal number; bugs keep their traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ import argparse
 import copy
 import logging
 import re
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+from ding_lite.errors import DingLiteError, TrainingInterrupted
 
 MODES = ("serial", "serial_onpolicy", "eval")
 
@@ -31,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-iter", type=int, default=int(1e10), help="stop after this many train iterations")
     parser.add_argument("--env-step", type=int, default=int(1e10), help="stop after this many collector env steps")
     parser.add_argument("--load-path", default=None, help="checkpoint to evaluate (eval) or to load before training")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the experiment exactly from its newest valid checkpoint"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -42,9 +53,8 @@ def exp_name_for_seed(exp_name: str, seed: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ding_lite.entry import eval_pipeline, serial_pipeline, serial_pipeline_onpolicy
-
     from ding_lite.config import read_config
+    from ding_lite.entry import eval_pipeline, serial_pipeline, serial_pipeline_onpolicy
 
     main, create = read_config(args.config)
     source = f"'{args.config}'"
@@ -60,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(result['episode_returns'])} episodes"
             )
             continue
-        if args.load_path:
+        if args.resume:
+            _set_resume(run_main, args.load_path)
+        elif args.load_path:
             _set_load_path(run_main, args.load_path)
         pipeline: Any = serial_pipeline if args.mode == "serial" else serial_pipeline_onpolicy
         pipeline(
@@ -74,6 +86,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_resume(main: dict[str, Any], load_path: str | None) -> None:
+    """``--resume``: resume_training=True and load_ckpt_before_run at the newest valid checkpoint."""
+    from ding_lite.checkpoint.store import checkpoint_problem, find_resume_checkpoint
+    from ding_lite.errors import CheckpointError
+
+    if load_path:
+        problem = checkpoint_problem(Path(load_path)) if Path(load_path).is_file() else "it does not exist"
+        if problem is not None:
+            raise CheckpointError(f"cannot resume from '{load_path}': {problem}")
+        path = Path(load_path)
+    else:
+        path = find_resume_checkpoint(Path(str(main.get("exp_name", "default_experiment"))) / "ckpt")
+    main.setdefault("policy", {}).setdefault("learn", {})["resume_training"] = True
+    _set_load_path(main, str(path))
+
+
 def _set_load_path(main: dict[str, Any], path: str) -> None:
     policy = main.setdefault("policy", {})
     learn = policy.setdefault("learn", {})
@@ -82,12 +110,40 @@ def _set_load_path(main: dict[str, Any], path: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    from ding_lite.errors import DingLiteError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if argv[:1] == ["ckpt"]:
+        from ding_lite.entry import ckpt_cli
 
+        return _guarded(lambda: ckpt_cli.run(argv[1:]))
+    args = build_parser().parse_args(argv)
+    if args.quiet:
+        logging.getLogger().setLevel(logging.WARNING)
     try:
-        return run(args)
+        return _guarded(lambda: run(args))
+    except TrainingInterrupted as stop:
+        print(f"ding: {stop}", file=sys.stderr)
+        print(f"resume with: {_resume_command(args)}", file=sys.stderr)
+        return 128 + stop.signal_number
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    words = ["ding", "-m", args.mode, "-c", args.config]
+    for seed in args.seed or [0]:
+        words += ["-s", str(seed)]
+    if args.train_iter != int(1e10):
+        words += ["--train-iter", str(args.train_iter)]
+    if args.env_step != int(1e10):
+        words += ["--env-step", str(args.env_step)]
+    return " ".join(shlex.quote(w) for w in [*words, "--resume"])
+
+
+def _guarded(action: Callable[[], int]) -> int:
+    """Run ``action``; user mistakes become one line on stderr and exit status 2."""
+    try:
+        return action()
+    except TrainingInterrupted:
+        raise
     except (DingLiteError, FileNotFoundError) as err:
         message = (
             str(err)

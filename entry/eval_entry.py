@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from ding_lite.entry.build import ConfigInput, load_input_config
 
 from ding_lite.checkpoint import io as ckpt_io
 from ding_lite.config import compile_config
+from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.envs import make_env_manager
 from ding_lite.errors import CheckpointError, ConfigError
 from ding_lite.policy import POLICY_REGISTRY

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import builtins
 import copy
+import io
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +224,19 @@ def _valid_bytes(tmp_path: Path) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("kind", ["truncated", "truncated_head", "empty", "text", "binary"])
+def _zip_with_garbled_pickle(pickle_bytes: bytes) -> bytes:
+    """A torch.save zip archive (no ding_lite checksum, like DI-engine's files) whose pickle is garbage."""
+    buffer = io.BytesIO()
+    torch.save(sample_state(), buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name in source.namelist():
+            archive.writestr(name, pickle_bytes if name.endswith("data.pkl") else source.read(name))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["truncated", "truncated_head", "empty", "text", "binary", "garbled_zip"])
 def test_unreadable_files_raise_checkpoint_error_naming_the_file(tmp_path: Path, kind: str) -> None:
     data = _valid_bytes(tmp_path)
     content = {
@@ -231,6 +245,7 @@ def test_unreadable_files_raise_checkpoint_error_naming_the_file(tmp_path: Path,
         "empty": b"",
         "text": b"this is not a checkpoint\n" * 8,
         "binary": bytes(range(256)) * 4,
+        "garbled_zip": _zip_with_garbled_pickle(b"this is not a pickle"),
     }[kind]
     path = tmp_path / f"broken_{kind}.pth.tar"
     path.write_bytes(content)
@@ -238,14 +253,30 @@ def test_unreadable_files_raise_checkpoint_error_naming_the_file(tmp_path: Path,
         ckpt_io.load_checkpoint(path)
 
 
-@pytest.mark.parametrize("kind", ["text", "binary"])
+@pytest.mark.parametrize("kind", ["text", "binary", "garbled_zip"])
 def test_garbage_file_is_not_reported_as_refused_pickled_objects(tmp_path: Path, kind: str) -> None:
-    content = b"this is not a checkpoint\n" * 8 if kind == "text" else bytes(range(256)) * 4
+    content = {
+        "text": b"this is not a checkpoint\n" * 8,
+        "binary": bytes(range(256)) * 4,
+        "garbled_zip": _zip_with_garbled_pickle(b"not a pickle"),
+    }[kind]
     path = tmp_path / "garbage.pth.tar"
     path.write_bytes(content)
     with pytest.raises(CheckpointError) as err:
         ckpt_io.load_checkpoint(path)
     assert "pickled objects" not in str(err.value)
+
+
+def test_a_flipped_byte_in_a_written_checkpoint_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "iteration_5.pth.tar"
+    state = sample_state()
+    state["model"]["big"] = torch.zeros(4096)
+    ckpt_io.save_checkpoint(state, path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # inside the tensor bytes: torch.load alone would not notice
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="iteration_5.pth.tar"):
+        ckpt_io.load_checkpoint(path)
 
 
 def test_non_dict_content_is_refused(tmp_path: Path) -> None:

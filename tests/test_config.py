@@ -15,7 +15,7 @@ import pytest
 from ding_lite.config import compile_config, read_config
 from ding_lite.config.loader import to_plain
 from ding_lite.config.validate import HookSection, OpenSection, merge_strict
-from ding_lite.errors import ConfigError
+from ding_lite.errors import ConfigError, DingLiteError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "dizoo_configs"
 PPO_FILE = CONFIG_DIR / "cartpole_ppo_config.py"
@@ -178,10 +178,10 @@ def test_typo_in_a_create_config_section_name_is_rejected() -> None:
 
 def test_unknown_policy_and_env_types_list_the_known_ones() -> None:
     main, create = ppo_pair()
-    with pytest.raises(KeyError) as err:
+    with pytest.raises(DingLiteError) as err:
         compile_with_pair(main, {**create, "policy": dict(type="ppx")})
     assert "ppx" in str(err.value) and "dqn" in str(err.value) and "ppo" in str(err.value)
-    with pytest.raises(KeyError) as err:
+    with pytest.raises(DingLiteError) as err:
         compile_with_pair(main, {**create, "env": dict(type="cartpol")})
     assert "cartpol" in str(err.value) and "cartpole" in str(err.value) and "pendulum" in str(err.value)
 

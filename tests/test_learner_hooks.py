@@ -112,8 +112,9 @@ def assert_same_tensors(a: Any, b: Any) -> None:
 
 
 def ckpt_files(exp_dir: Path) -> list[str]:
+    """Checkpoint files (and any temporary file left next to one) in ``<exp>/ckpt``."""
     folder = exp_dir / "ckpt"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    return sorted(p.name for p in folder.iterdir() if ".pth.tar" in p.name) if folder.exists() else []
 
 
 # --------------------------------------------------------------------------- hook order
@@ -350,6 +351,24 @@ def test_mismatched_shapes_are_listed_key_by_key_with_both_shapes(tmp_path: Path
     assert learner.train_iter == 0
 
 
+def test_rejected_checkpoint_leaves_the_policy_untouched(tmp_path: Path) -> None:
+    cfg = compiled("dqn")
+    saver = make_learner(cfg, make_policy(cfg, torch_seed=3), tmp_path / "saver")
+    state = saver.checkpoint_state()
+    three = compiled("dqn", model__action_shape=3)
+    state["target_model"] = make_policy(three).learn_mode.state_dict()["target_model"]  # model fits, target not
+    path = tmp_path / "mixed.pth.tar"
+    ckpt_io.save_checkpoint(state, path)
+
+    policy = make_policy(cfg, torch_seed=0)
+    before = copy.deepcopy(policy.learn_mode.state_dict())
+    learner = make_learner(cfg, policy, tmp_path / "loader")
+    with pytest.raises(CheckpointError, match="target_model") as err:
+        learner.load_checkpoint(path)
+    assert "mixed.pth.tar" in str(err.value) and "head.A.1.0.weight" in str(err.value)
+    assert_same_tensors(policy.learn_mode.state_dict(), before)
+
+
 def test_checkpoint_of_another_policy_is_a_checkpoint_error_naming_the_file(tmp_path: Path) -> None:
     ppo = compiled("ppo")
     path = make_learner(ppo, make_policy(ppo), tmp_path / "ppo").save_checkpoint()
@@ -365,4 +384,6 @@ def test_saved_checkpoint_carries_ding_lite_extras(tmp_path: Path) -> None:
     learner.extra_state = lambda: {"note": "kept"}
     saved = ckpt_io.load_checkpoint(learner.save_checkpoint("named.pth.tar"))
     assert ckpt_files(tmp_path) == ["named.pth.tar"]
-    assert saved["ding_lite"] == {"format_version": ckpt_io.FORMAT_VERSION, "policy_type": "dqn", "note": "kept"}
+    extras = saved["ding_lite"]
+    assert extras["format_version"] == ckpt_io.FORMAT_VERSION
+    assert extras["policy_type"] == "dqn" and extras["note"] == "kept"

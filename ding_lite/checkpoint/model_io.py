@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -28,28 +28,46 @@ def shape_mismatches(module: nn.Module, state: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def load_model_state(module: nn.Module, state: Mapping[str, Any], *, what: str) -> None:
-    """Load ``state`` into ``module`` exactly; raise CheckpointError naming every key that does not fit."""
+def check_model_state(module: nn.Module, state: Mapping[str, Any], *, what: str) -> None:
+    """Raise CheckpointError naming every key of ``state`` that does not fit ``module``."""
     problems = shape_mismatches(module, state)
     if problems:
         raise CheckpointError(f"{what} does not fit the configured model: " + "; ".join(problems))
-    module.load_state_dict(dict(state))
 
 
-def load_optimizer_state(optimizer: Any, state: Mapping[str, Any], *, what: str) -> None:
-    """Load an optimizer state dict, checking its per-parameter moment shapes against the parameters."""
+def check_optimizer_state(optimizer: Any, state: Mapping[str, Any], *, what: str) -> None:
+    """Raise CheckpointError when an optimizer state's parameter count or moment shapes do not fit."""
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    saved_groups = state.get("param_groups", [])
-    n_saved = sum(len(g["params"]) for g in saved_groups)
+    n_saved = sum(len(g["params"]) for g in state.get("param_groups", []))
     if n_saved != len(params):
         raise CheckpointError(f"{what} holds state for {n_saved} parameters, the model has {len(params)}")
     problems = []
     for index, param_state in state.get("state", {}).items():
         avg = param_state.get("exp_avg") if isinstance(param_state, Mapping) else None
-        if isinstance(avg, torch.Tensor) and tuple(avg.shape) != tuple(params[int(index)].shape):
-            problems.append(
-                f"parameter {index} checkpoint {tuple(avg.shape)} vs model {tuple(params[int(index)].shape)}"
-            )
+        own = tuple(params[int(index)].shape)
+        if isinstance(avg, torch.Tensor) and tuple(avg.shape) != own:
+            problems.append(f"parameter {index} checkpoint {tuple(avg.shape)} vs model {own}")
     if problems:
         raise CheckpointError(f"{what} does not fit the configured model: " + "; ".join(problems))
-    optimizer.load_state_dict(dict(state))
+
+
+def load_model_state(module: nn.Module, state: Mapping[str, Any], *, what: str) -> None:
+    """Load ``state`` into ``module`` exactly; raise CheckpointError naming every key that does not fit."""
+    check_model_state(module, state, what=what)
+    module.load_state_dict(dict(state))
+
+
+def load_learn_state(
+    models: Sequence[tuple[nn.Module, Mapping[str, Any], str]],
+    optimizers: Sequence[tuple[Any, Mapping[str, Any], str]],
+) -> None:
+    """Check every ``(target, state, name)`` first and load only if all fit, so a rejected checkpoint
+    leaves the policy untouched."""
+    for module, state, what in models:
+        check_model_state(module, state, what=what)
+    for optimizer, state, what in optimizers:
+        check_optimizer_state(optimizer, state, what=what)
+    for module, state, _ in models:
+        module.load_state_dict(dict(state))
+    for optimizer, state, _ in optimizers:
+        optimizer.load_state_dict(dict(state))

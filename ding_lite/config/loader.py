@@ -23,6 +23,8 @@ def read_config(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         namespace = runpy.run_path(str(file), run_name="__ding_lite_config__")
     except SyntaxError as err:
         raise ConfigError(f"config file '{file}' has a syntax error at line {err.lineno}: {err.msg}") from None
+    except Exception as err:  # the file is user code: report what it raised, not a traceback into ding_lite
+        raise ConfigError(f"config file '{file}' raised {type(err).__name__} when run: {err}") from None
     main = namespace.get("main_config")
     if not isinstance(main, Mapping):
         raise ConfigError(f"config file '{file}' defines no 'main_config' dict; define main_config = dict(...)")

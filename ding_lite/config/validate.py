@@ -41,13 +41,13 @@ def _all_paths(tree: Mapping[str, Any], path: str = "") -> Iterator[str]:
 def _suggest(key: str, path: str, section: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     """The closest known key: a sibling with a similar name, else the same name elsewhere in the tree."""
     siblings = [str(k) for k in section]
-    close = difflib.get_close_matches(key, siblings, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{_dotted(path, close[0])}'?"
     every = list(_all_paths(root))
     same_name = [p for p in every if p.rsplit(".", 1)[-1] == key]
     if same_name:
         return f"; '{key}' belongs under '{same_name[0].rsplit('.', 1)[0]}' (full key '{same_name[0]}')"
+    close = difflib.get_close_matches(key, siblings, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{_dotted(path, close[0])}'?"
     leaves = {p.rsplit(".", 1)[-1]: p for p in every}
     close = difflib.get_close_matches(key, list(leaves), n=1, cutoff=0.75)
     if close:

@@ -53,6 +53,17 @@ class NStepTransitions:
             "next_obs": np.stack([t[5] for t in out]),
         }
 
+    def state_dict(self) -> dict[str, Any]:
+        """Steps waiting for their window to fill, per env (observations as lists of floats)."""
+        return {
+            "pending": [[(np.asarray(o).tolist(), np.asarray(a).tolist(), r) for o, a, r in q] for q in self._pending]
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._pending = [
+            deque((np.asarray(o, dtype=np.float32), np.asarray(a), float(r)) for o, a, r in q) for q in state["pending"]
+        ]
+
     def _emit(
         self, pending: deque[tuple[np.ndarray, Any, float]], done: bool, next_obs: np.ndarray
     ) -> tuple[np.ndarray, Any, float, float, bool, np.ndarray]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ding_lite.checkpoint import io as ckpt_io
+from ding_lite.checkpoint import store
 from ding_lite.errors import CheckpointError
 from ding_lite.learner.hooks import POSITIONS, LearnerHook, build_hooks, hook_section_defaults
 from ding_lite.policy.base import Policy
@@ -29,6 +30,7 @@ def learner_default_config() -> dict[str, Any]:
         train_iterations=int(1e10),
         dataloader=dict(num_workers=0),
         log_policy=True,
+        keep_last_n=5,  # iteration_* checkpoints kept (newest first); 0 keeps all
         hook=hook_section_defaults(),
     )
 
@@ -53,6 +55,8 @@ class BaseLearner:
         self.train_iter = 0
         self.env_step = 0
         self.loaded_env_step: int | None = None
+        self.loaded_state: dict[str, Any] | None = None
+        self.loaded_path: Path | None = None
         self.extra_state: Callable[[], dict[str, Any]] | None = None
         self._hooks: dict[str, list[LearnerHook]] = {p: [] for p in POSITIONS}
         self._monitor: dict[str, list[float]] = {}
@@ -102,6 +106,18 @@ class BaseLearner:
         self.logger.text("learner", f"train_iter {self.train_iter} env_step {self.env_step} {text}")
 
     # --- checkpoints --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The monitor window not yet logged and the state of every hook that has some (by hook name)."""
+        hooks = {h.name: h.state_dict() for p in POSITIONS for h in self._hooks[p] if hasattr(h, "state_dict")}
+        return {"monitor": {k: list(v) for k, v in self._monitor.items()}, "hooks": hooks}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._monitor = {k: list(v) for k, v in state["monitor"].items()}
+        for position in POSITIONS:
+            for hook in self._hooks[position]:
+                if hasattr(hook, "load_state_dict") and hook.name in state["hooks"]:
+                    hook.load_state_dict(state["hooks"][hook.name])
+
     def checkpoint_state(self) -> dict[str, Any]:
         state = dict(self.policy.learn_mode.state_dict())
         state[ckpt_io.LAST_ITER] = self.train_iter
@@ -114,15 +130,27 @@ class BaseLearner:
         return state
 
     def save_checkpoint(self, name: str | None = None) -> Path:
-        """Write ``<exp>/ckpt/<name>`` (default ``iteration_<train_iter>.pth.tar``) atomically."""
+        """Write ``<exp>/ckpt/<name>`` (default ``iteration_<train_iter>.pth.tar``) atomically, then point
+        ``latest`` at it and apply retention (``keep_last_n``)."""
         path = self.ckpt_dir / (name or ckpt_io.iteration_name(self.train_iter))
         ckpt_io.save_checkpoint(self.checkpoint_state(), path)
+        store.write_latest(self.ckpt_dir, path.name)
+        store.prune_iterations(self.ckpt_dir, int(self.cfg.get("keep_last_n", 5)))
         self.logger.text("learner", f"saved checkpoint {path}")
         return path
 
     def load_checkpoint(self, path: str | Path) -> dict[str, Any]:
-        """Restore the policy's learn state and ``train_iter``; with resume, remember ``env_step`` too."""
+        """Restore the policy's learn state and ``train_iter``; with resume, ``env_step`` too.
+
+        The whole file stays in ``loaded_state`` for the pipeline (which restores the rest on resume).
+        """
         state = ckpt_io.load_checkpoint(path)
+        saved_type = state.get(ckpt_io.EXTRAS, {}).get("policy_type")
+        if saved_type and self.policy_type and saved_type != self.policy_type:
+            raise CheckpointError(
+                f"checkpoint '{path}' was written by a '{saved_type}' policy; this config's policy is "
+                f"'{self.policy_type}'"
+            )
         try:
             self.policy.learn_mode.load_state_dict(state)
         except CheckpointError as err:
@@ -137,6 +165,8 @@ class BaseLearner:
         if self.resume_training:
             self.loaded_env_step = int(state.get(ckpt_io.LAST_STEP, 0))
             self.env_step = self.loaded_env_step
+        self.loaded_state = state
+        self.loaded_path = Path(path)
         log.info("loaded checkpoint %s (train_iter %d)", path, self.train_iter)
         self.logger.text("learner", f"loaded checkpoint {path} at train_iter {self.train_iter}")
         return state

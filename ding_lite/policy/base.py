@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ding_lite.checkpoint.model_io import load_model_state
+from ding_lite.policy.train_cycle import TrainCycle
 from ding_lite.utils.registry import Registry
 
 POLICY_REGISTRY: Registry[type[Policy]] = Registry("policy")
@@ -91,9 +92,18 @@ class Policy:
     def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
         raise NotImplementedError
 
+    def _new_train_cycle(self, data: Any) -> TrainCycle:
+        """On-policy: the train iterations of one collected rollout."""
+        raise NotImplementedError(f"{type(self).__name__} is off-policy: it trains on replay-buffer batches")
+
+    def _restore_train_cycle(self, state: Mapping[str, Any]) -> TrainCycle:
+        raise NotImplementedError(f"{type(self).__name__} is off-policy: it has no train cycle")
+
     def _train_batches(self, data: Any) -> Iterator[Mapping[str, torch.Tensor]]:
-        """Turn collected data into train batches (on-policy); each batch is one train iteration."""
-        yield data
+        """Every minibatch of the cycle built from ``data`` (each one train iteration)."""
+        cycle = self._new_train_cycle(data)
+        while (batch := cycle.next_batch()) is not None:
+            yield batch
 
     # --- shared -----------------------------------------------------------------------------------
     def nstep_and_gamma(self) -> tuple[int, float]:
@@ -122,6 +132,8 @@ class Policy:
         return PolicyMode(
             forward=self._forward_learn,
             train_batches=self._train_batches,
+            new_cycle=self._new_train_cycle,
+            restore_cycle=self._restore_train_cycle,
             state_dict=self._state_dict_learn,
             load_state_dict=self._load_state_dict_learn,
             monitor_vars=self._monitor_vars_learn,

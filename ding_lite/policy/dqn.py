@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
+from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.model.q_network import DQN, dqn_default_config
 from ding_lite.policy.base import Policy, register_policy
 from ding_lite.policy.optim import Adam
@@ -133,7 +133,7 @@ class DQNPolicy(Policy):
         }
 
     def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
-        load_model_state(self._model, state["model"], what="model")
-        load_model_state(self._target_model, state.get("target_model", state["model"]), what="target_model")
-        if "optimizer" in state:
-            load_optimizer_state(self._optimizer, state["optimizer"], what="optimizer")
+        models = [(self._model, state["model"], "model"),
+                  (self._target_model, state.get("target_model", state["model"]), "target_model")]  # fmt: skip
+        optimizers = [(self._optimizer, state["optimizer"], "optimizer")] if "optimizer" in state else []
+        load_learn_state(models, optimizers)

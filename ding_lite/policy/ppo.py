@@ -1,7 +1,7 @@
 """PPO (clipped objective, GAE, value normalisation) on the shared-encoder ``VAC`` model.
 
 Collected data is a rollout of T steps from N envs: arrays of shape (T, N, ...) with ``obs``, ``action``,
-``reward``, ``done`` and ``next_obs``. ``_train_batches`` turns it into ``epoch_per_collect`` passes of
+``reward``, ``done`` and ``next_obs``. A :class:`TrainCycle` turns it into ``epoch_per_collect`` passes of
 minibatches of ``batch_size``; each minibatch is one train iteration. The behaviour policy's log
 probabilities are computed once before the first update (the model is the one that collected), and with
 ``recompute_adv`` values and advantages are recomputed with the current model at the start of each epoch.
@@ -9,20 +9,21 @@ probabilities are computed once before the first update (the model is the one th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
+from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.model.common import ReparameterizationHead
 from ding_lite.model.vac import VAC, vac_default_config
 from ding_lite.policy.base import Policy, clip_gradients, register_policy
 from ding_lite.policy.distributions import action_log_prob_entropy
 from ding_lite.policy.optim import Adam
 from ding_lite.policy.running_stats import RunningMeanStd
+from ding_lite.policy.train_cycle import TrainCycle
 
 
 @register_policy("ppo")
@@ -153,32 +154,31 @@ class PPOPolicy(Policy):
             return adv, value / std, returns / std
         return adv, value, returns
 
-    def _train_batches(self, data: Any) -> Iterator[Mapping[str, torch.Tensor]]:
-        learn = self._cfg["learn"]
+    def _new_train_cycle(self, data: Mapping[str, Any]) -> TrainCycle:
         rollout = {k: torch.as_tensor(v) for k, v in data.items()}
         rollout["done"] = rollout["done"].float()
-        steps, envs = rollout["reward"].shape
-        total = steps * envs
+        total = rollout["reward"].numel()
         flat_obs = rollout["obs"].reshape(total, -1)
         flat_action = rollout["action"].reshape(total, *rollout["action"].shape[2:])
         with torch.no_grad():
             old_logp, _ = action_log_prob_entropy(self._model.compute_actor(flat_obs), flat_action, self._continuous)
-        adv, value, ret = self._advantages(rollout)
-        batch_size = int(learn["batch_size"])
-        for epoch in range(int(learn["epoch_per_collect"])):
-            if epoch > 0 and self._cfg["recompute_adv"]:
-                adv, value, ret = self._advantages(rollout)
-            order = torch.randperm(total)
-            for start in range(0, total, batch_size):
-                idx = order[start : start + batch_size]
-                yield {
-                    "obs": flat_obs[idx],
-                    "action": flat_action[idx],
-                    "logp_old": old_logp[idx],
-                    "adv": adv.reshape(total)[idx],
-                    "value_old": value.reshape(total)[idx],
-                    "return": ret.reshape(total)[idx],
-                }
+        return self._cycle(rollout, old_logp)
+
+    def _restore_train_cycle(self, state: Mapping[str, Any]) -> TrainCycle:
+        cycle = self._cycle(state["rollout"], state["old_logp"])
+        cycle.load_state_dict(state)
+        return cycle
+
+    def _cycle(self, rollout: Mapping[str, torch.Tensor], old_logp: torch.Tensor) -> TrainCycle:
+        learn = self._cfg["learn"]
+        return TrainCycle(
+            rollout,
+            old_logp,
+            epochs=int(learn["epoch_per_collect"]),
+            batch_size=int(learn["batch_size"]),
+            recompute_adv=bool(self._cfg["recompute_adv"]),
+            advantages=self._advantages,
+        )
 
     def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
         learn = self._cfg["learn"]
@@ -240,9 +240,8 @@ class PPOPolicy(Policy):
         }
 
     def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
-        load_model_state(self._model, state["model"], what="model")
-        if "optimizer" in state:
-            load_optimizer_state(self._optimizer, state["optimizer"], what="optimizer")
+        optimizers = [(self._optimizer, state["optimizer"], "optimizer")] if "optimizer" in state else []
+        load_learn_state([(self._model, state["model"], "model")], optimizers)
         value_norm = state.get("ding_lite", {}).get("value_norm")
         if value_norm is not None:
             self._value_rms.load_state_dict(value_norm)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ding_lite.checkpoint.model_io import load_model_state, load_optimizer_state
+from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.model.common import RegressionHead, ReparameterizationHead
 from ding_lite.model.qac import ContinuousQAC, qac_default_config
 from ding_lite.policy.base import Policy, register_policy
@@ -199,13 +199,12 @@ class SACPolicy(Policy):
         return state
 
     def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
-        load_model_state(self._model, state["model"], what="model")
-        load_model_state(self._target_model, state.get("target_model", state["model"]), what="target_model")
-        for name, optimizer in (("optimizer_q", self._optimizer_q), ("optimizer_policy", self._optimizer_policy)):
-            if name in state:
-                load_optimizer_state(optimizer, state[name], what=name)
-        if self._auto_alpha and "optimizer_alpha" in state:
-            load_optimizer_state(self._optimizer_alpha, state["optimizer_alpha"], what="optimizer_alpha")
+        models = [(self._model, state["model"], "model"),
+                  (self._target_model, state.get("target_model", state["model"]), "target_model")]  # fmt: skip
+        own = {"optimizer_q": self._optimizer_q, "optimizer_policy": self._optimizer_policy}
+        if self._auto_alpha:
+            own["optimizer_alpha"] = self._optimizer_alpha
+        load_learn_state(models, [(opt, state[name], name) for name, opt in own.items() if name in state])
         log_alpha = state.get("ding_lite", {}).get("log_alpha")
         if log_alpha is not None:
             with torch.no_grad():

@@ -10,10 +10,13 @@ tensorboardX is imported on first use, not at import time.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import IO, Any
+
+log = logging.getLogger("ding_lite")
 
 
 class ExperimentLogger:
@@ -24,18 +27,21 @@ class ExperimentLogger:
         self._use_tb = tensorboard
         self._writer: Any = None
         self._files: dict[str, IO[str]] = {}
+        self.scalar_count = 0  # scalar events handed to the writer; a checkpoint records it
 
     @property
     def writer(self) -> Any:
         if self._writer is None:
             from tensorboardX import SummaryWriter
 
-            self._writer = SummaryWriter(logdir=str(self.log_dir / "serial"))
+            # a unique, time-ordered suffix: a resumed run never overwrites the file it continues
+            self._writer = SummaryWriter(logdir=str(self.log_dir / "serial"), filename_suffix=f".{time.time_ns()}")
         return self._writer
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         if self._use_tb:
             self.writer.add_scalar(tag, value, step)
+            self.scalar_count += 1
 
     def text(self, worker: str, message: str) -> None:
         handle = self._files.get(worker)
@@ -51,6 +57,30 @@ class ExperimentLogger:
             handle.flush()
         if self._writer is not None:
             self._writer.flush()
+
+    def state_dict(self) -> dict[str, Any]:
+        """How much of each log belongs to the present moment (flushed first, so it is all on disk)."""
+        self.flush()
+        sizes = {worker: handle.tell() for worker, handle in self._files.items()}
+        return {"scalar_events": self.scalar_count, "text_bytes": sizes}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Cut the logs back to a checkpoint's moment: later TensorBoard events and text lines go."""
+        from ding_lite.utils.tb_events import truncate_scalar_events
+
+        self.close()
+        sizes = state.get("text_bytes", {})
+        for path in self.log_dir.glob("*/*_logger.txt"):
+            worker = path.parent.name
+            keep = int(sizes.get(worker, 0))
+            if path.stat().st_size > keep:
+                with open(path, "r+b") as handle:
+                    handle.truncate(keep)
+        wanted = int(state.get("scalar_events", 0))
+        found = truncate_scalar_events(self.log_dir / "serial", wanted)
+        if found < wanted:
+            log.warning("TensorBoard log has %d of the %d scalar events the checkpoint expects", found, wanted)
+        self.scalar_count = wanted
 
     def close(self) -> None:
         for handle in self._files.values():

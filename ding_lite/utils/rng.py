@@ -1,15 +1,60 @@
-"""Seeding of every global random generator ding_lite draws from (Python, NumPy, torch)."""
+"""Seeding, capturing and restoring every global random generator ding_lite draws from.
+
+Generators owned by components (the policy's and the replay buffer's NumPy generators, each env's) are
+saved by those components. The captured state is plain data and tensors, loadable with
+``torch.load(weights_only=True)``.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+import torch
 
 
 def seed_everything(seed: int) -> None:
-    import torch
-
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def capture_global_rng() -> dict[str, Any]:
+    """Python's, NumPy's legacy global and torch's CPU generator states."""
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    return {
+        "python": random.getstate(),
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "torch": torch.get_rng_state(),
+    }
+
+
+def restore_global_rng(state: Mapping[str, Any]) -> None:
+    random.setstate(_as_tuple(state["python"]))
+    saved = state["numpy"]
+    keys = saved["keys"].numpy().astype(np.uint32)
+    np.random.set_state((saved["name"], keys, saved["pos"], saved["has_gauss"], saved["cached_gaussian"]))
+    torch.set_rng_state(state["torch"])
+
+
+def _as_tuple(value: Any) -> Any:
+    """random.setstate needs tuples where a round trip may have produced lists."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_as_tuple(v) for v in value)
+    return value
+
+
+def generator_state(rng: np.random.Generator) -> dict[str, Any]:
+    return dict(rng.bit_generator.state)
+
+
+def set_generator_state(rng: np.random.Generator, state: Mapping[str, Any]) -> None:
+    rng.bit_generator.state = dict(state)

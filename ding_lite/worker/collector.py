@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,8 @@ from ding_lite.data.nstep import NStepTransitions
 from ding_lite.envs import VectorEnvManager
 from ding_lite.policy.base import Policy
 from ding_lite.utils.log import ExperimentLogger
+
+log = logging.getLogger("ding_lite")
 
 
 def collector_default_config() -> dict[str, Any]:
@@ -38,6 +41,34 @@ class SampleCollector:
         self._window_steps = 0
         self._window_start = time.perf_counter()
         self._obs = env.reset()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters, the logging window, and the envs mid-episode (None where an env cannot save itself)."""
+        try:
+            env_state: dict[str, Any] | None = self.env.state_dict()
+        except NotImplementedError:
+            env_state = None
+        return {
+            "env_step": self.env_step,
+            "episode_count": self.episode_count,
+            "last_print_iter": self._last_print_iter,
+            "returns": list(self._returns),
+            "lengths": list(self._lengths),
+            "window_steps": self._window_steps,
+            "env": env_state,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.env_step, self.episode_count = int(state["env_step"]), int(state["episode_count"])
+        self._last_print_iter = int(state["last_print_iter"])
+        self._returns, self._lengths = list(state["returns"]), list(state["lengths"])
+        self._window_steps = int(state["window_steps"])
+        if state["env"] is not None:
+            self.env.load_state_dict(state["env"])
+            self._obs = np.asarray(state["env"]["obs"], dtype=np.float32)
+        else:
+            log.warning("the collector envs could not save their state; their episodes restart on resume")
+            self._obs = self.env.reset()
 
     def _record(self, step: Any) -> None:
         done = step.done

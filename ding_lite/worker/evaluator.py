@@ -71,6 +71,13 @@ class InteractionEvaluator:
         self.last_value: float | None = None
         self.best_value: float | None = None
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_eval_iter": self.last_eval_iter, "last_value": self.last_value, "best_value": self.best_value}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.last_eval_iter = state["last_eval_iter"]
+        self.last_value, self.best_value = state["last_value"], state["best_value"]
+
     def should_eval(self, train_iter: int) -> bool:
         """At iteration 0 and whenever ``eval_freq`` iterations have passed since the last evaluation."""
         if self.last_eval_iter is None:
@@ -85,10 +92,9 @@ class InteractionEvaluator:
         mean = float(returns.mean())
         self.last_eval_iter = train_iter
         self.last_value = mean
-        if self.best_value is None or mean > self.best_value:
+        new_best = self.best_value is None or mean > self.best_value
+        if new_best:
             self.best_value = mean
-            if self.save_best is not None:
-                self.save_best()
         stats = {"reward_mean": mean, "reward_std": float(returns.std()),
                  "reward_max": float(returns.max()), "reward_min": float(returns.min())}  # fmt: skip
         for key, value in stats.items():
@@ -97,6 +103,8 @@ class InteractionEvaluator:
         self.logger.text(
             "evaluator",
             f"train_iter {train_iter} env_step {env_step} reward_mean {mean:.2f} std {stats['reward_std']:.2f} "
-            f"best {self.best_value:.2f} episodes {len(returns)}",
+            f"best {mean if self.best_value is None else self.best_value:.2f} episodes {len(returns)}",
         )
+        if new_best and self.save_best is not None:
+            self.save_best()  # after logging: the checkpoint includes this evaluation
         return mean >= self.stop_value, mean

@@ -1,0 +1,72 @@
+"""The resume guard: the config a checkpoint was written with against the config resuming from it.
+
+Exact resume needs the same experiment. Keys that only steer when to stop, evaluate, log or save may
+change (one warning lists them); any other change is an error naming each key with its old and new value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ding_lite.errors import CheckpointError
+
+log = logging.getLogger("ding_lite")
+
+# Set by resuming itself: never reported.
+IGNORED = ("policy.learn.resume_training", "policy.learn.learner.hook.load_ckpt_before_run")
+# Dotted-key prefixes that may change between the checkpoint and the resumed run.
+HARMLESS = (
+    "exp_name",
+    "env.stop_value",
+    "env.replay_path",
+    "policy.load_path",
+    "policy.cuda",
+    "policy.learn.learner.hook",
+    "policy.learn.learner.keep_last_n",
+    "policy.learn.learner.train_iterations",
+    "policy.eval.evaluator.eval_freq",
+    "policy.collect.collector.collect_print_freq",
+)
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            yield from _flatten(value, path)
+        else:
+            yield path, value
+
+
+def _harmless(key: str) -> bool:
+    return any(key == prefix or key.startswith(prefix + ".") for prefix in HARMLESS)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def check_resume_config(saved: Mapping[str, Any], current: Mapping[str, Any], ckpt: str) -> list[str]:
+    """Raise CheckpointError on a change that breaks exact resume; return the harmless changed keys."""
+    old, new = dict(_flatten(saved)), dict(_flatten(current))
+    harmful, harmless = [], []
+    for key in sorted(set(old) | set(new)):
+        if key in IGNORED or _same(old.get(key, "<unset>"), new.get(key, "<unset>")):
+            continue
+        if _harmless(key):
+            harmless.append(key)
+        else:
+            harmful.append(f"'{key}' was {old.get(key, '<unset>')!r}, now {new.get(key, '<unset>')!r}")
+    if harmful:
+        raise CheckpointError(
+            f"cannot resume from '{ckpt}': the config changed in ways that break an exact resume: "
+            + "; ".join(harmful)
+            + " (restore these values, or start a new run that loads the weights)"
+        )
+    if harmless:
+        log.warning("resuming from %s with changed settings: %s", ckpt, ", ".join(harmless))
+    return harmless

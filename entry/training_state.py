@@ -1,0 +1,79 @@
+"""Everything a run needs to continue exactly, gathered into (and restored from) a checkpoint's extras.
+
+Saved under the checkpoint's ``ding_lite`` key, beside DI-engine's keys::
+
+    config      the compiled config (checked by the resume guard)
+    rng         Python, NumPy and torch global generators;  policy_rng: the policy's NumPy generator
+    learner     the monitor window not yet logged, stateful hooks by name
+    collector   env_step, episode totals, logging window, every env mid-episode
+    evaluator   last evaluation iteration and value, best value
+    buffer      the replay buffer with its sampler (off-policy);  nstep: transitions not yet complete
+    loop        where the loop is: updates left in this collect (off-policy) or the train cycle (on-policy)
+    logs        how many TensorBoard scalars and text-log bytes belong to this moment
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ding_lite.checkpoint import io as ckpt_io
+from ding_lite.checkpoint.resume_guard import check_resume_config
+from ding_lite.config.loader import to_plain
+from ding_lite.utils.rng import capture_global_rng, generator_state, restore_global_rng, set_generator_state
+
+if TYPE_CHECKING:
+    from ding_lite.entry.build import Experiment
+
+log = logging.getLogger("ding_lite")
+
+
+def capture(exp: Experiment) -> dict[str, Any]:
+    cycle = exp.loop.get("cycle")
+    return {
+        "config": to_plain(exp.cfg),
+        "rng": capture_global_rng(),
+        "policy_rng": generator_state(exp.policy.rng),
+        "learner": exp.learner.state_dict(),
+        "collector": exp.collector.state_dict(),
+        "evaluator": exp.evaluator.state_dict(),
+        "buffer": exp.buffer.state_dict() if exp.buffer is not None else None,
+        "nstep": exp.nstep.state_dict() if exp.nstep is not None else None,
+        "loop": {"updates_left": int(exp.loop.get("updates_left", 0)), "cycle": cycle.state_dict() if cycle else None},
+        "logs": exp.logger.state_dict(),
+    }
+
+
+def restore(exp: Experiment) -> None:
+    """After ``before_run`` hooks: on resume, continue from the loaded checkpoint's full training state."""
+    state = exp.learner.loaded_state
+    if state is None or not exp.learner.resume_training:
+        return
+    extras = state.get(ckpt_io.EXTRAS, {})
+    path = str(exp.learner.loaded_path)
+    if "collector" not in extras:
+        log.warning(
+            "%s holds no ding_lite training state (a DI-engine checkpoint?): resuming weights, optimizer and "
+            "counters only, so the run will not match an uninterrupted one",
+            path,
+        )
+        exp.collector.env_step = int(exp.learner.loaded_env_step or 0)
+        return
+    check_resume_config(extras["config"], to_plain(exp.cfg), path)
+    exp.learner.load_state_dict(extras["learner"])
+    exp.collector.load_state_dict(extras["collector"])
+    exp.learner.env_step = exp.collector.env_step
+    exp.evaluator.load_state_dict(extras["evaluator"])
+    if exp.buffer is not None and extras["buffer"] is not None:
+        exp.buffer.load_state_dict(extras["buffer"])
+    if exp.nstep is not None and extras["nstep"] is not None:
+        exp.nstep.load_state_dict(extras["nstep"])
+    loop = extras["loop"]
+    exp.loop["updates_left"] = int(loop["updates_left"])
+    if loop["cycle"] is not None:
+        exp.loop["cycle"] = exp.policy.learn_mode.restore_cycle(loop["cycle"])
+    exp.logger.restore(extras["logs"])
+    restore_global_rng(extras["rng"])
+    set_generator_state(exp.policy.rng, extras["policy_rng"])
+    log.info("resumed exactly from %s at train_iter %d, env_step %d", path, exp.learner.train_iter,
+             exp.collector.env_step)  # fmt: skip
