@@ -57,4 +57,13 @@ def default_tree(types: Mapping[str, str]) -> dict[str, Any]:
     policy["other"]["replay_buffer"] = buffer_cls.default_config()
     policy["other"]["replay_buffer"]["type"] = types["replay_buffer"]
     policy["other"]["commander"] = OpenSection()
+    policy["pretrained_path"] = ""  # weights to start from: a .pth.tar or a pretrained_model/ folder
+    policy["pretrained"] = dict(
+        path="",  # overrides pretrained_path when set
+        strict=True,  # every tensor must fit; False loads what fits and reports the rest
+        exclude=[],  # glob patterns or prefixes of model keys to leave freshly initialised
+        include=[],  # when set, only these keys are loaded
+        rename_map=OpenSection(),  # {source key prefix: model key prefix}
+    )
+    policy["freeze"] = []  # module-name prefixes whose parameters are not trained
     return {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}

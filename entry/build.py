@@ -19,6 +19,7 @@ from ding_lite.envs import VectorEnvManager, make_env_manager
 from ding_lite.errors import TrainingInterrupted
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY, Policy
+from ding_lite.policy.weights import load_pretrained, pretrained_spec
 from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import seed_everything
 from ding_lite.utils.signals import StopRequest
@@ -135,6 +136,26 @@ class Experiment:
         self.logger.close()
 
 
+def prefer_pretrained_over_resume(main: dict[str, Any]) -> None:
+    """With pretrained weights set, resume settings are ignored (as LeRobot does), with one warning."""
+    policy = main.get("policy") or {}
+    if not (policy.get("pretrained_path") or (policy.get("pretrained") or {}).get("path")):
+        return
+    learn = policy.get("learn") or {}
+    hook = (learn.get("learner") or {}).get("hook") or {}
+    if learn.get("resume_training") or hook.get("load_ckpt_before_run"):
+        log.warning("pretrained weights are set, so resume_training/load_ckpt_before_run are ignored: new run")
+        learn["resume_training"] = False
+        if "load_ckpt_before_run" in hook:
+            hook["load_ckpt_before_run"] = ""
+
+
+def save_best(learner: BaseLearner, policy: Policy, export: bool) -> None:
+    learner.save_checkpoint("ckpt_best.pth.tar")
+    if export:
+        policy.save_pretrained(learner.ckpt_dir / "best")
+
+
 def build_experiment(
     input_cfg: ConfigInput,
     seed: int,
@@ -145,6 +166,7 @@ def build_experiment(
     source: str | None = None,
 ) -> Experiment:
     main, create, source = load_input_config(input_cfg, source)
+    prefer_pretrained_over_resume(main)
     cfg = compile_config((main, create), seed, source=source)
     seed_everything(seed)
     torch.set_num_threads(1)
@@ -154,6 +176,9 @@ def build_experiment(
     collector_env.seed(seed)
     policy = POLICY_REGISTRY.get(str(policy_cfg.type))(policy_cfg, model=model)
     policy.seed(seed)
+    spec = pretrained_spec(policy_cfg)
+    if spec is not None:
+        load_pretrained(policy, spec, Path(cfg.exp_name))
     logger = ExperimentLogger(cfg.exp_name)
     learner = BaseLearner(
         policy_cfg.learn.learner,
@@ -172,7 +197,7 @@ def build_experiment(
         n_episode=int(env_cfg.n_evaluator_episode),
         stop_value=float(env_cfg.stop_value),
         seed=seed,
-        save_best=lambda: learner.save_checkpoint("ckpt_best.pth.tar"),
+        save_best=lambda: save_best(learner, policy, bool(policy_cfg.learn.learner.export_best)),
     )
     buffer, nstep = None, None
     if not policy.on_policy:

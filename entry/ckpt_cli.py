@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ding_lite.checkpoint.inspect import format_summary, summarize, verify_directory
+from ding_lite.entry.weights_cli import adapt_checkpoint, add_adapt_parser, parse_renames
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,11 +19,22 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
     verify = sub.add_parser("verify", help="check every checkpoint of an experiment; non-zero exit if any is bad")
     verify.add_argument("directory", help="an experiment directory or its ckpt/ folder")
+    add_adapt_parser(sub)
     return parser
 
 
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "adapt":
+        adapt_checkpoint(
+            args.src,
+            args.config,
+            args.out,
+            exclude=args.exclude,
+            include=args.include,
+            rename_map=parse_renames(args.rename),
+        )
+        return 0
     if args.command == "inspect":
         info = summarize(Path(args.path))
         print(json.dumps(info, indent=2) if args.json else format_summary(info))

@@ -4,6 +4,8 @@
          [--train-iter N] [--env-step N] [--load-path CKPT] [--resume]
     ding ckpt inspect CKPT [--json]
     ding ckpt verify EXP_DIR
+    ding ckpt adapt SRC --config CFG.py --out DST [--exclude ...] [--include ...] [--rename OLD=NEW ...]
+    ding export CKPT --out DIR [-c CFG.py]
 
 With several seeds each runs in turn; an experiment name containing ``seed<k>`` gets the run's seed
 substituted (``cartpole_dqn_seed0`` -> ``cartpole_dqn_seed1``), any other gets ``_seed<k>`` appended.
@@ -116,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ding_lite.entry import ckpt_cli
 
         return _guarded(lambda: ckpt_cli.run(argv[1:]))
+    if argv[:1] == ["export"]:
+        from ding_lite.entry import weights_cli
+
+        return _guarded(lambda: weights_cli.run_export(argv[1:]))
     args = build_parser().parse_args(argv)
     if args.quiet:
         logging.getLogger().setLevel(logging.WARNING)

@@ -1,7 +1,8 @@
 """``eval_pipeline``: play a checkpoint greedily and report its returns (``ding -m eval``).
 
 The checkpoint is ``load_path`` if given, else the config's ``policy.load_path``. Only the model's weights
-are read (a ding_lite or DI-engine ``.pth.tar``). Writes ``<exp>/eval_result.json``.
+are read: a ding_lite or DI-engine ``.pth.tar``, or a ``pretrained_model/`` folder. Writes
+``<exp>/eval_result.json``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 
 import torch
 
-from ding_lite.checkpoint import io as ckpt_io
+from ding_lite.checkpoint.partial import partial_load
+from ding_lite.checkpoint.pretrained import read_weights
 from ding_lite.config import compile_config
 from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.envs import make_env_manager
-from ding_lite.errors import CheckpointError, ConfigError
+from ding_lite.errors import ConfigError
 from ding_lite.policy import POLICY_REGISTRY
 from ding_lite.utils.rng import seed_everything
 from ding_lite.worker.evaluator import run_episodes
@@ -39,14 +41,9 @@ def eval_pipeline(
     path = str(load_path or cfg.policy.load_path or "")
     if not path:
         raise ConfigError(f"no checkpoint to evaluate: pass --load-path or set policy.load_path in {source}")
-    state = ckpt_io.load_checkpoint(path)
-    if "model" not in state:
-        raise CheckpointError(f"checkpoint '{path}' has no 'model' entry")
+    weights, _ = read_weights(path)
     policy = POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
-    try:
-        policy.eval_mode.load_state_dict(state)
-    except CheckpointError as err:
-        raise CheckpointError(f"checkpoint '{path}': {err}") from None
+    partial_load(policy.model, weights, source=path, strict=True)
     env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
     episodes = int(n_episode or cfg.env.n_evaluator_episode)
     returns = run_episodes(env, policy.eval_mode.forward, episodes, seed)

@@ -65,7 +65,7 @@ def test_cartpole_obs_spec_and_action_types() -> None:
     assert obs.dtype == np.float32 and obs.shape == (4,)
     obs2, reward, _, _ = env.step(np.int64(1))
     assert obs2.dtype == np.float32 and reward == 1.0
-    with pytest.raises(ValueError, match="0 or 1"):
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
         env.step(2)
 
 
@@ -385,7 +385,7 @@ def test_unknown_types_list_known_ones() -> None:
         make_env_manager({"type": "cartpole"}, {"type": "no_such_manager"}, 1)
     for name in ("base", "subprocess", "async_subprocess", "base_v2"):
         assert ENV_MANAGER_REGISTRY.get(name) is VectorEnvManager
-    assert PendulumEnv.default_config() == {"act_scale": False}
+    assert PendulumEnv.default_config() == {"act_scale": False, "extra_action_dims": 0}
     assert ENV_REGISTRY.get("gym").default_config() == {"env_id": "", "max_episode_steps": None}
     assert VectorEnvManager.default_config()["auto_reset"] is True
 
@@ -394,3 +394,28 @@ def test_import_does_not_pull_gymnasium_or_torch() -> None:
     code = "import sys, ding_lite.envs; print('gymnasium' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_cartpole_extra_actions_push_with_zero_force() -> None:
+    pushed, idle = CartPoleEnv({"extra_actions": 1}), CartPoleEnv({"extra_actions": 1})
+    assert pushed.spec.action_shape == 3
+    for env in (pushed, idle):
+        env.seed(3)
+        env.reset()
+    obs_push = pushed.step(1)[0]
+    obs_idle = idle.step(2)[0]
+    assert obs_idle[1] != obs_push[1]  # cart velocity: the no-op leaves it closer to its start
+    with pytest.raises(ValueError, match=r"\[0, 2\]"):
+        idle.step(3)
+
+
+def test_pendulum_extra_action_dims_are_ignored() -> None:
+    plain, grown = PendulumEnv({"act_scale": True}), PendulumEnv({"act_scale": True, "extra_action_dims": 1})
+    assert grown.spec.action_shape == 2
+    plain.seed(5)
+    grown.seed(5)
+    plain.reset()
+    grown.reset()
+    a = plain.step(np.array([0.3]))
+    b = grown.step(np.array([0.3, -0.9]))
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1]

@@ -45,7 +45,8 @@ RESET_BOUND = 0.05  # every state variable starts uniform in [-RESET_BOUND, RESE
 
 @register_env("cartpole")
 class CartPoleEnv(BaseEnv):
-    """CartPole; action ``0`` pushes the cart left, ``1`` pushes it right (python or numpy ints).
+    """CartPole; action ``0`` pushes the cart left, ``1`` pushes it right (python or numpy ints); with
+    config ``extra_actions=k`` actions ``2 .. k+1`` exist too and apply no force.
 
     Invariant: ``_steps`` counts the steps of the current episode and ``_ret`` sums their rewards;
     ``_done`` is true before the first reset and after the episode ended (stepping then raises).
@@ -55,12 +56,23 @@ class CartPoleEnv(BaseEnv):
 
     def __init__(self, cfg: Mapping[str, Any] | None = None) -> None:
         super().__init__(cfg)
-        self.spec = EnvSpec(obs_shape=(4,), action_kind="discrete", action_shape=2, max_episode_steps=MAX_EPISODE_STEPS)
+        self.extra_actions = int(self.cfg.get("extra_actions", 0))
+        self.spec = EnvSpec(
+            obs_shape=(4,),
+            action_kind="discrete",
+            action_shape=2 + self.extra_actions,
+            max_episode_steps=MAX_EPISODE_STEPS,
+        )
         self._rng = np.random.default_rng()
         self._x = self._x_dot = self._theta = self._theta_dot = 0.0
         self._steps = 0
         self._ret = 0.0
         self._done = True
+
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        # extra_actions: actions 2, 3, ... that push with zero force (an action space grown for fine-tuning)
+        return {"extra_actions": 0}
 
     def seed(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
@@ -85,8 +97,10 @@ class CartPoleEnv(BaseEnv):
             force = FORCE_MAG
         elif action == 0:
             force = -FORCE_MAG
+        elif 2 <= action < 2 + self.extra_actions:
+            force = 0.0
         else:
-            raise ValueError(f"cartpole action must be 0 or 1, got {action!r}")
+            raise ValueError(f"cartpole action must be in [0, {1 + self.extra_actions}], got {action!r}")
         x, x_dot, theta, theta_dot = self._x, self._x_dot, self._theta, self._theta_dot
         cos_t = math.cos(theta)
         sin_t = math.sin(theta)

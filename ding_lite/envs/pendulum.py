@@ -68,10 +68,11 @@ class PendulumEnv(BaseEnv):
     def __init__(self, cfg: Mapping[str, Any] | None = None) -> None:
         super().__init__(cfg)
         self.act_scale = bool(self.cfg.get("act_scale", False))
+        self.extra_action_dims = int(self.cfg.get("extra_action_dims", 0))
         self.spec = EnvSpec(
             obs_shape=(3,),
             action_kind="continuous",
-            action_shape=1,
+            action_shape=1 + self.extra_action_dims,
             action_low=-MAX_TORQUE,
             action_high=MAX_TORQUE,
             max_episode_steps=MAX_EPISODE_STEPS,
@@ -84,7 +85,8 @@ class PendulumEnv(BaseEnv):
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
-        return {"act_scale": False}
+        # extra_action_dims: action components after the torque, accepted and ignored (a grown action space)
+        return {"act_scale": False, "extra_action_dims": 0}
 
     def seed(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
@@ -102,7 +104,7 @@ class PendulumEnv(BaseEnv):
     def step_list(self, action: Any) -> ListStepResult:
         if self._done:
             raise RuntimeError("PendulumEnv.step called before reset() or after the episode ended")
-        u = _scalar_action(action)
+        u = _scalar_action(action) if not self.extra_action_dims else float(np.asarray(action).reshape(-1)[0])
         if self.act_scale:
             u = 2.0 * u  # [-1, 1] -> [-MAX_TORQUE, MAX_TORQUE], affine
         u = min(max(u, -MAX_TORQUE), MAX_TORQUE)

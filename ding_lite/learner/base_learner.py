@@ -31,6 +31,7 @@ def learner_default_config() -> dict[str, Any]:
         dataloader=dict(num_workers=0),
         log_policy=True,
         keep_last_n=5,  # iteration_* checkpoints kept (newest first); 0 keeps all
+        export_best=False,  # also export each ckpt_best as <exp>/ckpt/best/pretrained_model/
         hook=hook_section_defaults(),
     )
 

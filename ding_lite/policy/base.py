@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from easydict import EasyDict
 from torch import nn
 
 from ding_lite.checkpoint.model_io import load_model_state
+from ding_lite.checkpoint.partial import LoadReport
+from ding_lite.checkpoint.pretrained import read_weights, save_pretrained
+from ding_lite.errors import CheckpointError
+from ding_lite.policy import weights
 from ding_lite.policy.train_cycle import TrainCycle
 from ding_lite.utils.registry import Registry
 
@@ -57,6 +63,7 @@ class Policy:
         self._cfg = cfg
         self._model = model if model is not None else self._create_model(cfg["model"])
         self.rng = np.random.default_rng(0)
+        self.frozen_parameters = weights.freeze(self._model, list(cfg.get("freeze") or []))
         self._init_learn()
         self._init_collect()
         self._init_eval()
@@ -106,6 +113,40 @@ class Policy:
             yield batch
 
     # --- shared -----------------------------------------------------------------------------------
+    @property
+    def cfg(self) -> Mapping[str, Any]:
+        return self._cfg
+
+    def sync_targets(self) -> None:
+        """Copy the online weights into any target network (after weights were loaded from outside)."""
+
+    def normalization_state(self) -> dict[str, Any]:
+        """Statistics a deployed policy needs besides its weights (none by default)."""
+        return {}
+
+    def load_pretrained(self, path: str | Path, **options: Any) -> LoadReport:
+        """Weights only from a checkpoint or ``pretrained_model/`` (see ``policy.weights.load_pretrained``)."""
+        return weights.load_pretrained(self, {"path": str(path), **options}, None)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``<directory>/pretrained_model/`` (safetensors weights + config.json)."""
+        return save_pretrained(self._model, self._cfg, directory, self.normalization_state())
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> Policy:
+        """A policy rebuilt from a ``pretrained_model/`` folder alone (no config file needed)."""
+        _, meta = read_weights(directory)
+        if meta is None:
+            raise CheckpointError(f"'{directory}' is not a pretrained_model folder (no config.json)")
+        policy_cfg = EasyDict(meta["policy"])
+        policy = POLICY_REGISTRY.get(str(meta["policy_type"]))(policy_cfg)
+        policy.load_pretrained(directory)
+        policy.load_normalization_state(meta.get("normalization") or {})
+        return policy
+
+    def load_normalization_state(self, state: Mapping[str, Any]) -> None:
+        pass
+
     def nstep_and_gamma(self) -> tuple[int, float]:
         """n-step length and discount used to build replay transitions (off-policy)."""
         return int(self._cfg.get("nstep", 1)), float(self._cfg.get("discount_factor", 0.99))
@@ -156,7 +197,7 @@ class Policy:
         )
 
 
-def clip_gradients(params: list[nn.Parameter], clip_type: str | None, clip_value: float) -> None:
+def clip_gradients(params: list[torch.Tensor], clip_type: str | None, clip_value: float) -> None:
     """DI-engine's ``grad_clip_type``: 'clip_norm', 'clip_value' or None/'none'."""
     if clip_type in (None, "none", ""):
         return

@@ -20,6 +20,7 @@ from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.model.q_network import DQN, dqn_default_config
 from ding_lite.policy.base import Policy, register_policy
 from ding_lite.policy.optim import Adam
+from ding_lite.policy.weights import trainable
 
 
 def epsilon_at(eps_cfg: Mapping[str, Any], env_step: int) -> float:
@@ -77,7 +78,7 @@ class DQNPolicy(Policy):
         )
 
     def _init_learn(self) -> None:
-        self._optimizer = Adam(self._model.parameters(), lr=float(self._cfg["learn"]["learning_rate"]))
+        self._optimizer = Adam(trainable(self._model.parameters()), lr=float(self._cfg["learn"]["learning_rate"]))
         self._target_model = copy.deepcopy(self._model)
         self._target_model.requires_grad_(False)
         self._train_iter = 0
@@ -94,6 +95,9 @@ class DQNPolicy(Policy):
 
     def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
         return self._q(obs).argmax(-1)
+
+    def sync_targets(self) -> None:
+        self._target_model.load_state_dict(self._model.state_dict())
 
     def set_train_iter(self, train_iter: int) -> None:
         """Aligns the target-update schedule with the learner's counter (after loading a checkpoint)."""

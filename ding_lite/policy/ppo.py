@@ -24,6 +24,7 @@ from ding_lite.policy.distributions import action_log_prob_entropy
 from ding_lite.policy.optim import Adam
 from ding_lite.policy.running_stats import RunningMeanStd
 from ding_lite.policy.train_cycle import TrainCycle
+from ding_lite.policy.weights import trainable
 
 
 @register_policy("ppo")
@@ -94,7 +95,7 @@ class PPOPolicy(Policy):
         self._continuous = str(self._cfg["action_space"]) == "continuous"
         if learn["ppo_param_init"]:
             self._orthogonal_init()
-        self._params = list(self._model.parameters())
+        self._params = trainable(self._model.parameters())
         self._optimizer = Adam(self._params, lr=float(learn["learning_rate"]))
         self._value_rms = RunningMeanStd()
         self._gamma = float(self._cfg["collect"]["discount_factor"])
@@ -153,6 +154,13 @@ class PPOPolicy(Policy):
             self._value_rms.update(returns.numpy())
             return adv, value / std, returns / std
         return adv, value, returns
+
+    def normalization_state(self) -> dict[str, Any]:
+        return {"value_norm": self._value_rms.state_dict()} if self._cfg["learn"]["value_norm"] else {}
+
+    def load_normalization_state(self, state: Mapping[str, Any]) -> None:
+        if "value_norm" in state:
+            self._value_rms.load_state_dict(state["value_norm"])
 
     def _new_train_cycle(self, data: Mapping[str, Any]) -> TrainCycle:
         rollout = {k: torch.as_tensor(v) for k, v in data.items()}

@@ -25,6 +25,7 @@ from ding_lite.model.common import RegressionHead, ReparameterizationHead
 from ding_lite.model.qac import ContinuousQAC, qac_default_config
 from ding_lite.policy.base import Policy, register_policy
 from ding_lite.policy.optim import Adam
+from ding_lite.policy.weights import trainable
 
 log = logging.getLogger("ding_lite")
 
@@ -89,14 +90,19 @@ class SACPolicy(Policy):
             critic_head_layer_num=int(model_cfg["critic_head_layer_num"]),
         )
 
+    def sync_targets(self) -> None:
+        self._target_model.load_state_dict(self._model.state_dict())
+
     def nstep_and_gamma(self) -> tuple[int, float]:
         return 1, float(self._cfg["learn"]["discount_factor"])
 
     def _init_learn(self) -> None:
         learn = self._cfg["learn"]
         self._init_output_layers(float(learn["init_w"]))
-        self._optimizer_q = Adam(self._model.critic_head.parameters(), lr=float(learn["learning_rate_q"]))
-        self._optimizer_policy = Adam(self._model.actor_head.parameters(), lr=float(learn["learning_rate_policy"]))
+        self._optimizer_q = Adam(trainable(self._model.critic_head.parameters()), lr=float(learn["learning_rate_q"]))
+        self._optimizer_policy = Adam(
+            trainable(self._model.actor_head.parameters()), lr=float(learn["learning_rate_policy"])
+        )
         self._target_model = copy.deepcopy(self._model)
         self._target_model.requires_grad_(False)
         self._soft_pairs = (
