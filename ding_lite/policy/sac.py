@@ -159,10 +159,15 @@ class SACPolicy(Policy):
         self._optimizer_q.step()
 
         new_action, log_prob = squashed_sample(*self._model.compute_actor(obs))
+        critic_params = self._optimizer_q.param_groups[0]["params"]
+        for param in critic_params:  # the actor's loss needs no critic weight gradients: skip computing them
+            param.requires_grad_(False)
         new_q = torch.min(torch.stack(self._model.compute_critic(obs, new_action)), dim=0).values
         policy_loss = (alpha * log_prob - new_q).mean()
         self._optimizer_policy.zero_grad()
         policy_loss.backward()
+        for param in critic_params:
+            param.requires_grad_(True)
         self._optimizer_policy.step()
 
         alpha_loss = torch.zeros(())
