@@ -17,7 +17,7 @@ import logging
 import re
 from pathlib import Path
 
-from ding_lite.checkpoint.io import BEST_NAME, checksum_problem, parse_checkpoint, write_atomic
+from ding_lite.checkpoint.io import BEST_NAME, checksum_problem, has_checksum, parse_checkpoint, write_atomic
 from ding_lite.errors import CheckpointError, DingLiteError
 
 log = logging.getLogger("ding_lite")
@@ -58,8 +58,12 @@ def prune_iterations(ckpt_dir: Path, keep_last_n: int) -> list[Path]:
     return deleted
 
 
-def checkpoint_problem(path: Path) -> str | None:
-    """Why ``path`` is not a usable checkpoint (unreadable, torn, failing its checksum, pickled...), or None."""
+def checkpoint_problem(path: Path, deep: bool = True) -> str | None:
+    """Why ``path`` is not a usable checkpoint (unreadable, torn, failing its checksum, pickled...), or None.
+
+    ``deep=False`` trusts a file whose ding_lite checksum matches without parsing it (loading still refuses
+    anything but tensors and plain data); files without a checksum are always parsed.
+    """
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -67,6 +71,8 @@ def checkpoint_problem(path: Path) -> str | None:
     problem = checksum_problem(data)
     if problem is not None:
         return problem
+    if not deep and has_checksum(data):
+        return None
     try:
         state = parse_checkpoint(data, path)
     except CheckpointError as err:
@@ -97,7 +103,7 @@ def find_resume_checkpoint(ckpt_dir: Path) -> Path:
         candidates.remove(ckpt_dir / latest)
         candidates.insert(0, ckpt_dir / latest)
     for path in candidates:
-        problem = checkpoint_problem(path)
+        problem = checkpoint_problem(path, deep=False)
         if problem is None:
             return path
         log.warning("skipping checkpoint %s: %s", path, problem)
