@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ding_lite.checkpoint.model_io import load_learn_state
+from ding_lite.errors import ConfigError
 from ding_lite.model.common import ReparameterizationHead
 from ding_lite.model.vac import VAC, vac_default_config
 from ding_lite.policy.base import Policy, clip_gradients, register_policy
@@ -97,6 +98,8 @@ class PPOPolicy(Policy):
             self._orthogonal_init()
         self._params = trainable(self._model.parameters())
         self._optimizer = Adam(self._params, lr=float(learn["learning_rate"]))
+        if learn.get("lr_scheduler"):
+            raise ConfigError("policy.learn.lr_scheduler is not supported by ding_lite yet; remove it from the config")
         self._value_rms = RunningMeanStd()
         self._gamma = float(self._cfg["collect"]["discount_factor"])
         self._gae_lambda = float(self._cfg["collect"]["gae_lambda"])
