@@ -36,14 +36,21 @@ class LinearChain:
 
 
 class DuelingChain:
-    """Encoder then Q = A - mean(A) + V, as the dueling head computes it."""
+    """Encoder then Q = A - mean(A) + V, as the dueling head computes it.
 
-    def __init__(self, encoder: nn.Module, advantage: nn.Module, value: nn.Module) -> None:
+    ``ranking_only=True`` returns A alone: per row it differs from Q by a constant, so it ranks actions
+    the same way (argmax, greedy acting) at little more than half the cost.
+    """
+
+    def __init__(self, encoder: nn.Module, advantage: nn.Module, value: nn.Module, ranking_only: bool = False) -> None:
         self._encoder = LinearChain(linears(encoder), relu_last=True)
         self._advantage = LinearChain(linears(advantage))
         self._value = LinearChain(linears(value))
+        self._ranking_only = ranking_only
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         feature = self._encoder(x)
         advantage = self._advantage(feature)
+        if self._ranking_only:
+            return advantage
         return advantage - advantage.mean(axis=-1, keepdims=True) + self._value(feature)

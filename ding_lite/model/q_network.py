@@ -49,10 +49,11 @@ class DQN(nn.Module):
         self.head = head_cls(feat, hidden, action_shape, head_layer_num)
         self.dueling = dueling
 
-    def numpy_q(self) -> Callable[[np.ndarray], np.ndarray]:
-        """A NumPy function computing the same Q values (see :mod:`ding_lite.model.numpy_infer`)."""
+    def numpy_q(self, ranking_only: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+        """A NumPy function computing the same Q values (see :mod:`ding_lite.model.numpy_infer`); with
+        ``ranking_only`` a dueling net returns the advantages, which rank actions exactly as Q does."""
         if isinstance(self.head, DuelingHead):
-            return DuelingChain(self.encoder, self.head.A, self.head.V)
+            return DuelingChain(self.encoder, self.head.A, self.head.V, ranking_only)
         return LinearChain(linears(self.encoder) + linears(self.head))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

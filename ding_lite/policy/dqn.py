@@ -85,7 +85,7 @@ class DQNPolicy(Policy):
         self._n_actions = int(self._cfg["model"]["action_shape"])
 
     def _init_collect(self) -> None:
-        self._q = self._model.numpy_q()
+        self._q = self._model.numpy_q(ranking_only=True)  # acting needs only the argmax
 
     def _forward_collect(self, obs: np.ndarray, env_step: int = 0, **kwargs: Any) -> dict[str, np.ndarray]:
         eps = epsilon_at(self._cfg["other"]["eps"], env_step)
