@@ -95,11 +95,12 @@ def partial_load(
         if not isinstance(tensor, torch.Tensor):
             continue
         new = rename(key, rename_map or {})
-        if (include and not matches(new, include)) or matches(new, exclude):
-            if canonical.get(new, new) == new:
-                report.excluded.append(new)
+        name = canonical.get(new, new)  # patterns apply to a parameter under any of its names
+        names = (new, name)
+        if (include and not any(matches(n, include) for n in names)) or any(matches(n, exclude) for n in names):
+            if name not in report.excluded:
+                report.excluded.append(name)
             continue
-        name = canonical.get(new, new)
         picked.setdefault(name, tensor)
     for key in own:
         if canonical[key] != key:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 import ding_lite
-from ding_lite.checkpoint.io import load_checkpoint
+from ding_lite.checkpoint.io import load_checkpoint, write_atomic
 from ding_lite.checkpoint.partial import canonical_names
 from ding_lite.errors import CheckpointError
 
@@ -55,17 +55,26 @@ def _json_safe(tree: Any) -> Any:
     return tree
 
 
+def _from_json_safe(tree: Any) -> Any:
+    """Undo :func:`_json_safe`: the strings 'inf', '-inf' and 'nan' become floats again."""
+    if isinstance(tree, dict):
+        return {k: _from_json_safe(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_from_json_safe(v) for v in tree]
+    return float(tree) if tree in ("inf", "-inf", "nan") else tree
+
+
 def save_pretrained(
     model: nn.Module, policy_cfg: Mapping[str, Any], directory: str | Path, normalization: Mapping[str, Any]
 ) -> Path:
     """Write ``<directory>/pretrained_model/``; returns its path."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     out = Path(directory) / PRETRAINED_DIR
     out.mkdir(parents=True, exist_ok=True)
     canonical = canonical_names(model)
     weights = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items() if canonical[k] == k}
-    save_file(weights, str(out / WEIGHTS_FILE), metadata={"format": "pt", "writer": "ding_lite"})
+    write_atomic(out / WEIGHTS_FILE, save(weights, metadata={"format": "pt", "writer": "ding_lite"}))
     inputs, outputs = features(policy_cfg)
     config = {
         "ding_lite_version": ding_lite.__version__,
@@ -75,7 +84,7 @@ def save_pretrained(
         "output_features": outputs,
         "normalization": _json_safe(normalization),
     }
-    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    write_atomic(out / CONFIG_FILE, (json.dumps(config, indent=2) + "\n").encode())
     return out
 
 
@@ -99,7 +108,7 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         if folder is None:
             raise CheckpointError(f"'{source}' holds no {PRETRAINED_DIR}/{WEIGHTS_FILE}")
         config_path = folder / CONFIG_FILE
-        config = json.loads(config_path.read_text()) if config_path.is_file() else None
+        config = _from_json_safe(json.loads(config_path.read_text())) if config_path.is_file() else None
         return load_file(str(folder / WEIGHTS_FILE)), config
     if source.suffix == ".safetensors":
         return load_file(str(source)), None

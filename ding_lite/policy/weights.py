@@ -56,7 +56,7 @@ def load_pretrained(policy: Policy, spec: Mapping[str, Any], exp_dir: Path | Non
     if meta is not None and strict:
         differences = feature_differences(meta, policy.cfg)
         if differences:
-            raise ValueError(
+            raise ConfigError(
                 f"pretrained model '{path}' has other features than this config: {'; '.join(differences)} "
                 "(set pretrained=dict(path=..., strict=False) to load what fits)"
             )
