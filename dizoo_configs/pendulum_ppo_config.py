@@ -5,7 +5,7 @@ from easydict import EasyDict
 pendulum_ppo_config = dict(
     exp_name='pendulum_ppo_seed0',
     env=dict(
-        collector_env_num=8,
+        collector_env_num=10,
         evaluator_env_num=5,
         act_scale=True,
         n_evaluator_episode=5,
@@ -27,8 +27,7 @@ pendulum_ppo_config = dict(
         ),
         learn=dict(
             epoch_per_collect=10,
-            update_per_collect=1,
-            batch_size=320,
+            batch_size=32,
             learning_rate=3e-5,
             value_weight=0.5,
             entropy_weight=0.0,
@@ -38,7 +37,7 @@ pendulum_ppo_config = dict(
             ignore_done=True,
         ),
         collect=dict(
-            n_sample=3200,
+            n_sample=200,
             unroll_len=1,
             discount_factor=0.9,
             gae_lambda=1.,

@@ -66,10 +66,9 @@ class Experiment:
         return Path(self.cfg.exp_name)
 
     def start(self) -> None:
-        """Run ``before_run`` hooks (a checkpoint loads there), restore the rest on resume, catch signals."""
+        """Run ``before_run`` hooks (a checkpoint loads there) and restore the rest on resume."""
         self.learner.call_hook("before_run")
         training_state.restore(self)
-        self.stop_request.install()
 
     def update_progress(self) -> None:
         self.progress.update(
@@ -164,6 +163,25 @@ def build_experiment(
     model: torch.nn.Module | None = None,
     quiet: bool = False,
     source: str | None = None,
+) -> Experiment:
+    stop_request = StopRequest()
+    stop_request.install()  # from here on SIGTERM/SIGINT ask for a checkpoint and a clean stop
+    try:
+        exp = _build(input_cfg, seed, env_fn, model, quiet, source)
+    except BaseException:
+        stop_request.uninstall()
+        raise
+    exp.stop_request = stop_request
+    return exp
+
+
+def _build(
+    input_cfg: ConfigInput,
+    seed: int,
+    env_fn: Callable[[], Any] | None,
+    model: torch.nn.Module | None,
+    quiet: bool,
+    source: str | None,
 ) -> Experiment:
     main, create, source = load_input_config(input_cfg, source)
     prefer_pretrained_over_resume(main)
