@@ -103,7 +103,7 @@ def find_resume_checkpoint(ckpt_dir: Path) -> Path:
         candidates.remove(ckpt_dir / latest)
         candidates.insert(0, ckpt_dir / latest)
     for path in candidates:
-        problem = checkpoint_problem(path, deep=False)
+        problem = checkpoint_problem(path)
         if problem is None:
             return path
         log.warning("skipping checkpoint %s: %s", path, problem)
