@@ -13,8 +13,10 @@ from typing import Any
 import torch
 
 from ding_lite.config import compile_config, read_config
+from ding_lite.config.compile import prepare_exp_dir, save_config_files
 from ding_lite.data import BUFFER_REGISTRY, NStepTransitions, ReplayBuffer
 from ding_lite.entry import training_state
+from ding_lite.entry.checks import check_config, check_env_fits
 from ding_lite.envs import VectorEnvManager, make_env_manager
 from ding_lite.errors import TrainingInterrupted
 from ding_lite.learner import BaseLearner
@@ -69,6 +71,7 @@ class Experiment:
         """Run ``before_run`` hooks (a checkpoint loads there) and restore the rest on resume."""
         self.learner.call_hook("before_run")
         training_state.restore(self)
+        save_config_files(self.cfg, self.exp_dir)  # after a resume was accepted: a refused one changes nothing
 
     def update_progress(self) -> None:
         self.progress.update(
@@ -163,11 +166,13 @@ def build_experiment(
     model: torch.nn.Module | None = None,
     quiet: bool = False,
     source: str | None = None,
+    on_policy: bool | None = None,
 ) -> Experiment:
+    """Everything for one run; ``on_policy`` (when given) must match the policy's kind."""
     stop_request = StopRequest()
     stop_request.install()  # from here on SIGTERM/SIGINT ask for a checkpoint and a clean stop
     try:
-        exp = _build(input_cfg, seed, env_fn, model, quiet, source)
+        exp = _build(input_cfg, seed, env_fn, model, quiet, source, on_policy)
     except BaseException:
         stop_request.uninstall()
         raise
@@ -182,16 +187,24 @@ def _build(
     model: torch.nn.Module | None,
     quiet: bool,
     source: str | None,
+    on_policy: bool | None,
 ) -> Experiment:
     main, create, source = load_input_config(input_cfg, source)
     prefer_pretrained_over_resume(main)
-    cfg = compile_config((main, create), seed, source=source)
+    cfg = compile_config((main, create), seed, source=source, save_cfg=False)
+    check_config(cfg, on_policy)
+    resume = bool(cfg.policy.learn.resume_training)
+    cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
     seed_everything(seed)
     torch.set_num_threads(1)
     env_cfg, policy_cfg = cfg.env, cfg.policy
     collector_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.collector_env_num), env_fn)
     evaluator_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.evaluator_env_num), env_fn)
     collector_env.seed(seed)
+    try:
+        check_env_fits(cfg, collector_env.spec)
+    except RuntimeError:
+        pass  # an adapted env without observation_space: its spec is known only after reset()
     policy = POLICY_REGISTRY.get(str(policy_cfg.type))(policy_cfg, model=model)
     policy.seed(seed)
     spec = pretrained_spec(policy_cfg)
@@ -228,4 +241,5 @@ def _build(
         cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer, nstep
     )
     learner.extra_state = lambda: training_state.capture(exp)
+    learner.before_load = lambda state, path: training_state.guard(exp, state, path)
     return exp

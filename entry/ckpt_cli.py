@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,7 +38,10 @@ def run(argv: Sequence[str]) -> int:
         return 0
     if args.command == "inspect":
         info = summarize(Path(args.path))
-        print(json.dumps(info, indent=2) if args.json else format_summary(info))
+        try:
+            print(json.dumps(info, indent=2) if args.json else format_summary(info))
+        except BrokenPipeError:  # `ding ckpt inspect ... | head`
+            sys.stderr.close()
         return 0 if info["verifies"] else 1
     results = verify_directory(Path(args.directory))
     if not results:

@@ -41,9 +41,9 @@ def eval_pipeline(
     path = str(load_path or cfg.policy.load_path or "")
     if not path:
         raise ConfigError(f"no checkpoint to evaluate: pass --load-path or set policy.load_path in {source}")
-    weights, _ = read_weights(path)
+    weights, _ = read_weights(path, what="checkpoint")
     policy = POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
-    partial_load(policy.model, weights, source=path, strict=True)
+    partial_load(policy.model, weights, source=path, strict=True, hint="")
     env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
     episodes = int(n_episode or cfg.env.n_evaluator_episode)
     returns = run_episodes(env, policy.eval_mode.forward, episodes, seed)

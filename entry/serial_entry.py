@@ -28,10 +28,9 @@ def serial_pipeline(
     quiet: bool = False,
     source: str | None = None,
 ) -> Policy:
-    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source)
+    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source, on_policy=False)
     cfg, learner, collector, buffer, nstep = exp.cfg.policy, exp.learner, exp.collector, exp.buffer, exp.nstep
-    if buffer is None or nstep is None:
-        raise ValueError(f"policy '{cfg.type}' is on-policy; run it with serial_pipeline_onpolicy (-m serial_onpolicy)")
+    assert buffer is not None and nstep is not None  # build_experiment checked the policy is off-policy
     exp.start()  # loads the checkpoint, if any; the loop below continues from the restored counters
     warmup = int(cfg.get("random_collect_size", 0) or 0)
     if warmup > 0 and learner.train_iter == 0 and collector.env_step == 0:

@@ -28,10 +28,8 @@ def serial_pipeline_onpolicy(
     quiet: bool = False,
     source: str | None = None,
 ) -> Policy:
-    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source)
+    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source, on_policy=True)
     cfg, learner, collector, policy = exp.cfg.policy, exp.learner, exp.collector, exp.policy
-    if not policy.on_policy:
-        raise ValueError(f"policy '{cfg.type}' is off-policy; run it with serial_pipeline (-m serial)")
     exp.start()  # loads the checkpoint, if any; the loop below continues from the restored counters
     n_sample = int(cfg.collect.n_sample)
     stop = False

@@ -15,6 +15,7 @@ Saved under the checkpoint's ``ding_lite`` key, beside DI-engine's keys::
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ding_lite.checkpoint import io as ckpt_io
@@ -44,6 +45,13 @@ def capture(exp: Experiment) -> dict[str, Any]:
     }
 
 
+def guard(exp: Experiment, state: dict[str, Any], path: Path) -> None:
+    """Before a resume restores anything: the checkpoint's config must match the current one."""
+    extras = state.get(ckpt_io.EXTRAS, {})
+    if exp.learner.resume_training and "config" in extras:
+        check_resume_config(extras["config"], to_plain(exp.cfg), str(path))
+
+
 def restore(exp: Experiment) -> None:
     """After ``before_run`` hooks: on resume, continue from the loaded checkpoint's full training state."""
     state = exp.learner.loaded_state
@@ -59,7 +67,6 @@ def restore(exp: Experiment) -> None:
         )
         exp.collector.env_step = int(exp.learner.loaded_env_step or 0)
         return
-    check_resume_config(extras["config"], to_plain(exp.cfg), path)
     exp.learner.load_state_dict(extras["learner"])
     exp.collector.load_state_dict(extras["collector"])
     exp.learner.env_step = exp.collector.env_step

@@ -84,6 +84,7 @@ def partial_load(
     exclude: Sequence[str] = (),
     include: Sequence[str] = (),
     rename_map: Mapping[str, str] | None = None,
+    hint: str = " (load it with pretrained=dict(path=..., strict=False) to keep only what fits)",
 ) -> LoadReport:
     """Copy the fitting tensors of ``source_state`` into ``model``; with ``strict`` anything else is an error
     (raised before any tensor is copied)."""
@@ -121,7 +122,7 @@ def partial_load(
                 + [f"{k} missing" for k in report.missing]
                 + [f"{k} unexpected" for k in report.unexpected]
             )
-            + " (load it with pretrained=dict(path=..., strict=False) to keep only what fits)"
+            + hint
         )
     with torch.no_grad():
         for key in report.loaded:

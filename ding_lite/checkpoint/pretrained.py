@@ -96,13 +96,15 @@ def pretrained_folder(path: Path) -> Path | None:
     return None
 
 
-def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+def read_weights(
+    path: str | Path, what: str = "pretrained weights"
+) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
     """``(model weights, config.json or None)`` from any weights source; nothing is unpickled."""
     from safetensors.torch import load_file
 
     source = Path(path)
     if not source.exists():
-        raise FileNotFoundError(f"pretrained weights '{source}' do not exist")
+        raise FileNotFoundError(f"{what} '{source}' not found")
     folder = pretrained_folder(source) if source.is_dir() else None
     if source.is_dir():
         if folder is None:

@@ -88,8 +88,25 @@ def remove_stale_temporaries(ckpt_dir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _progress(path: Path) -> tuple[int, int, int]:
+    """Sort key, most advanced last: train iteration (from ``iteration_<N>`` or the file's ``last_iter``),
+    then whether ``latest`` names it, then modification time."""
+    match = _ITERATION.match(path.name)
+    if match:
+        train_iter = int(match.group(1))
+    else:
+        try:
+            train_iter = int(parse_checkpoint(path.read_bytes(), path).get("last_iter", -1))
+        except (CheckpointError, OSError, ValueError, TypeError):
+            train_iter = -1
+    is_latest = int(read_latest(path.parent) == path.name)
+    return train_iter, is_latest, path.stat().st_mtime_ns
+
+
 def find_resume_checkpoint(ckpt_dir: Path) -> Path:
-    """The newest checkpoint that verifies: ``latest`` first, then by modification time.
+    """The newest checkpoint that verifies: the highest train iteration (``latest`` and then modification
+    time break ties), whatever ``latest`` says, since a process killed right after writing a checkpoint
+    may not have moved ``latest`` yet.
 
     Every newer file that fails verification is skipped with one warning naming it and the reason.
     Raises DingLiteError when nothing valid is there.
@@ -97,11 +114,7 @@ def find_resume_checkpoint(ckpt_dir: Path) -> Path:
     if not ckpt_dir.is_dir():
         raise DingLiteError(f"nothing to resume: '{ckpt_dir}' does not exist (start the run without --resume)")
     remove_stale_temporaries(ckpt_dir)
-    candidates = sorted(ckpt_dir.glob("*.pth.tar"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    latest = read_latest(ckpt_dir)
-    if latest is not None and (ckpt_dir / latest) in candidates:
-        candidates.remove(ckpt_dir / latest)
-        candidates.insert(0, ckpt_dir / latest)
+    candidates = sorted(ckpt_dir.glob("*.pth.tar"), key=_progress, reverse=True)
     for path in candidates:
         problem = checkpoint_problem(path)
         if problem is None:

@@ -117,8 +117,15 @@ def split_main_and_create(cfg: Mapping[str, Any], types: Mapping[str, str]) -> t
     return main, create
 
 
-def save_config_files(cfg: Mapping[str, Any], types: Mapping[str, str], exp_dir: Path) -> None:
+def types_of(cfg: Mapping[str, Any]) -> dict[str, str]:
+    """The component types of a compiled config (the create_config sections that carry a type)."""
+    return {name: str(_get(cfg, path + ("type",))) for name, (path, _) in CREATE_SECTIONS.items()}
+
+
+def save_config_files(cfg: Mapping[str, Any], exp_dir: Path) -> None:
+    """``total_config.py`` and the reloadable ``formatted_total_config.py`` in ``exp_dir``."""
     tree = to_plain(cfg)
+    types = types_of(tree)
     (exp_dir / "total_config.py").write_text("exp_config = " + format_python(tree) + "\n")
     main, create = split_main_and_create(tree, types)
     (exp_dir / "formatted_total_config.py").write_text(
@@ -160,5 +167,5 @@ def compile_config(
     if save_cfg:
         resume = bool(compiled["policy"]["learn"].get("resume_training", False))
         compiled["exp_name"] = prepare_exp_dir(str(compiled["exp_name"]), resume=resume, renew_dir=renew_dir)
-        save_config_files(compiled, types, Path(compiled["exp_name"]))
+        save_config_files(compiled, Path(compiled["exp_name"]))
     return EasyDict(compiled)

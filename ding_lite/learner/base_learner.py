@@ -61,6 +61,9 @@ class BaseLearner:
         self.extra_state: Callable[[], dict[str, Any]] | None = None
         self._hooks: dict[str, list[LearnerHook]] = {p: [] for p in POSITIONS}
         self._monitor: dict[str, list[float]] = {}
+        self._deferred_saves: list[str] | None = None
+        # called with (state, path) after a checkpoint is read and before anything is restored from it
+        self.before_load: Callable[[dict[str, Any], Path], None] | None = None
         for hook in build_hooks(cfg["hook"]):
             self.register_hook(hook)
 
@@ -80,8 +83,17 @@ class BaseLearner:
         return list(self._hooks[position])
 
     def call_hook(self, position: str) -> None:
-        for hook in self._hooks[position]:
-            hook(self)
+        """Run the hooks of one position; checkpoints they ask for are written once all of them ran, so a
+        checkpoint always holds the state after every hook of that moment (logs flushed included)."""
+        self._deferred_saves = []
+        try:
+            for hook in self._hooks[position]:
+                hook(self)
+            pending = self._deferred_saves
+        finally:
+            self._deferred_saves = None
+        for name in dict.fromkeys(pending):
+            self._write_checkpoint(name)
 
     def train(self, batch: Any, env_step: int) -> dict[str, float]:
         """One policy update: before_iter hooks, update, ``train_iter += 1``, after_iter hooks."""
@@ -132,8 +144,16 @@ class BaseLearner:
 
     def save_checkpoint(self, name: str | None = None) -> Path:
         """Write ``<exp>/ckpt/<name>`` (default ``iteration_<train_iter>.pth.tar``) atomically, then point
-        ``latest`` at it and apply retention (``keep_last_n``)."""
-        path = self.ckpt_dir / (name or ckpt_io.iteration_name(self.train_iter))
+        ``latest`` at it and apply retention (``keep_last_n``). Called from a hook, the write happens when
+        every hook of that position has run."""
+        name = name or ckpt_io.iteration_name(self.train_iter)
+        if self._deferred_saves is not None:
+            self._deferred_saves.append(name)
+            return self.ckpt_dir / name
+        return self._write_checkpoint(name)
+
+    def _write_checkpoint(self, name: str) -> Path:
+        path = self.ckpt_dir / name
         ckpt_io.save_checkpoint(self.checkpoint_state(), path)
         store.write_latest(self.ckpt_dir, path.name)
         store.prune_iterations(self.ckpt_dir, int(self.cfg.get("keep_last_n", 5)))
@@ -146,6 +166,8 @@ class BaseLearner:
         The whole file stays in ``loaded_state`` for the pipeline (which restores the rest on resume).
         """
         state = ckpt_io.load_checkpoint(path)
+        if self.before_load is not None:
+            self.before_load(state, Path(path))
         saved_type = state.get(ckpt_io.EXTRAS, {}).get("policy_type")
         if saved_type and self.policy_type and saved_type != self.policy_type:
             raise CheckpointError(
