@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -201,10 +202,8 @@ def _build(
     collector_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.collector_env_num), env_fn)
     evaluator_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.evaluator_env_num), env_fn)
     collector_env.seed(seed)
-    try:
+    with contextlib.suppress(RuntimeError):  # an adapted env without spaces knows its spec only after reset()
         check_env_fits(cfg, collector_env.spec)
-    except RuntimeError:
-        pass  # an adapted env without observation_space: its spec is known only after reset()
     policy = POLICY_REGISTRY.get(str(policy_cfg.type))(policy_cfg, model=model)
     policy.seed(seed)
     spec = pretrained_spec(policy_cfg)
