@@ -28,6 +28,7 @@ cartpole_ppo_config = dict(
             value_weight=0.5,
             entropy_weight=0.01,
             clip_ratio=0.2,
+            resume_training=False,
             learner=dict(hook=dict(save_ckpt_after_iter=100)),
         ),
         collect=dict(
