@@ -25,6 +25,7 @@ setup(
         "easydict>=1.10",
         "tensorboardX>=2.6",
         "gymnasium>=0.29",
+        "safetensors>=0.4",
     ],
     extras_require={"dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14"]},
     entry_points={"console_scripts": ["ding=ding_lite.entry.cli:main", "ding-lite=ding_lite.entry.cli:main"]},
