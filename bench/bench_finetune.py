@@ -20,8 +20,9 @@ dizoo configs, ``ding -m serial`` runs:
    - ``grown`` (and ``grown_rcs0`` for SAC): the shape-changed tensors are grown by hand instead, before the
      run: the old rows and columns are copied into the fresh tensor, new output rows keep their fresh
      initialisation and new input columns are zeroed, so the grown network computes what the old one did
-     on the old action components. Written as a ``pretrained_model/`` folder and loaded with
-     ``policy.pretrained_path``. ding_lite does not do this itself; this variant shows what it is worth.
+     on the old action components (a new discrete action's fresh row may still win the argmax). Written
+     as a ``pretrained_model/`` folder and loaded with ``policy.pretrained_path``. ding_lite does not do
+     this itself; this variant shows what it is worth.
 
 The figure of a run is ``env_step`` from ``<exp>/result.json`` when ``stop`` is true (the collector's env
 steps, random warm-up included, at the evaluation that reached the stop value). Every run is capped with

@@ -17,7 +17,11 @@ from ding_lite.errors import ConfigError
 from ding_lite.policy import POLICY_REGISTRY, Policy
 
 
-def policy_from_config(config: str | Path) -> Policy:
+def policy_from_config(config: str | Path, seed: int = 0) -> Policy:
+    """The policy a config builds, its fresh weights drawn from ``seed`` (so adapting is reproducible)."""
+    import torch
+
+    torch.manual_seed(seed)
     main, create = read_config(config)
     cfg = compile_config((main, create), 0, source=f"'{config}'", save_cfg=False)
     return POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)

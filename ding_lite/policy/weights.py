@@ -71,6 +71,8 @@ def load_pretrained(policy: Policy, spec: Mapping[str, Any], exp_dir: Path | Non
     )
     policy.sync_targets()
     log.info("%s", report.table())
+    if not report.loaded:
+        log.warning("nothing was loaded from %s: every tensor keeps its fresh initialisation", path)
     if exp_dir is not None:
         report.write(exp_dir / "load_report.json")
     return report

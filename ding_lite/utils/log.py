@@ -32,10 +32,7 @@ class ExperimentLogger:
     @property
     def writer(self) -> Any:
         if self._writer is None:
-            from tensorboardX import SummaryWriter
-
-            # a unique, time-ordered suffix: a resumed run never overwrites the file it continues
-            self._writer = SummaryWriter(logdir=str(self.log_dir / "serial"), filename_suffix=f".{time.time_ns()}")
+            self._writer = ScalarWriter(self.log_dir / "serial")
         return self._writer
 
     def scalar(self, tag: str, value: float, step: int) -> None:
@@ -89,6 +86,35 @@ class ExperimentLogger:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+class ScalarWriter:
+    """A synchronous TensorBoard scalar writer (tensorboardX's event file format and protobufs).
+
+    tensorboardX's SummaryWriter hands events to a background thread, so its ``flush()`` cannot promise
+    that every event logged so far is in the file; a checkpoint records how many scalar events belong to
+    it, so this writer writes each event in the calling thread and ``flush()`` puts them all in the file.
+    """
+
+    def __init__(self, log_dir: Path) -> None:
+        from tensorboardX.event_file_writer import EventsWriter
+        from tensorboardX.proto import event_pb2, summary_pb2
+
+        self._event_pb2, self._summary_pb2 = event_pb2, summary_pb2
+        log_dir.mkdir(parents=True, exist_ok=True)
+        # a unique, time-ordered suffix: a resumed run never overwrites the file it continues
+        self._events = EventsWriter(str(log_dir / "events"), filename_suffix=f".{time.time_ns()}")
+
+    def add_scalar(self, tag: str, value: float, step: int) -> None:
+        value_pb = self._summary_pb2.Summary.Value(tag=tag, simple_value=float(value))
+        summary = self._summary_pb2.Summary(value=[value_pb])
+        self._events.write_event(self._event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
+
+    def flush(self) -> None:
+        self._events.flush()
+
+    def close(self) -> None:
+        self._events.close()
 
 
 class Progress:
