@@ -24,8 +24,10 @@ def seed_everything(seed: int) -> None:
 def capture_global_rng() -> dict[str, Any]:
     """Python's, NumPy's legacy global and torch's CPU generator states."""
     name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    version, internal, gauss = random.getstate()
     return {
-        "python": random.getstate(),
+        # 625 ints as one tensor: pickling them one by one makes every checkpoint save slower
+        "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss},
         "numpy": {
             "name": name,
             "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
@@ -38,18 +40,12 @@ def capture_global_rng() -> dict[str, Any]:
 
 
 def restore_global_rng(state: Mapping[str, Any]) -> None:
-    random.setstate(_as_tuple(state["python"]))
+    saved_py = state["python"]
+    random.setstate((saved_py["version"], tuple(int(v) for v in saved_py["internal"].tolist()), saved_py["gauss"]))
     saved = state["numpy"]
     keys = saved["keys"].numpy().astype(np.uint32)
     np.random.set_state((saved["name"], keys, saved["pos"], saved["has_gauss"], saved["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
-
-
-def _as_tuple(value: Any) -> Any:
-    """random.setstate needs tuples where a round trip may have produced lists."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_as_tuple(v) for v in value)
-    return value
 
 
 def generator_state(rng: np.random.Generator) -> dict[str, Any]:
