@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup quickstart test lint bench clean
+.PHONY: setup quickstart test lint bench bench-finetune clean
 
 $(BIN)/ding: setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: lint  ## lint, type-check and run the whole test suite
 
 bench: setup  ## print the speed figures (bench/README.md)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_ckpt.py
+	$(BIN)/python bench/bench_sac.py
+
+bench-finetune: setup  ## fine-tuning after an action-space change vs scratch (about 10 minutes)
+	$(BIN)/python bench/bench_finetune.py
 
 clean:
 	rm -rf $(VENV) *.egg-info build
