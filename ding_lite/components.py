@@ -64,6 +64,7 @@ def default_tree(types: Mapping[str, str]) -> dict[str, Any]:
         exclude=[],  # glob patterns or prefixes of model keys to leave freshly initialised
         include=[],  # when set, only these keys are loaded
         rename_map=OpenSection(),  # {source key prefix: model key prefix}
+        grow=False,  # a tensor grown in some dims (7-D -> 8-D action) keeps the old values in its leading slice
     )
     policy["freeze"] = []  # module-name prefixes whose parameters are not trained
     return {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}

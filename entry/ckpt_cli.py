@@ -34,6 +34,7 @@ def run(argv: Sequence[str]) -> int:
             exclude=args.exclude,
             include=args.include,
             rename_map=parse_renames(args.rename),
+            grow=args.grow,
         )
         return 0
     if args.command == "inspect":

@@ -54,13 +54,21 @@ def adapt_checkpoint(
     exclude: Sequence[str] = (),
     include: Sequence[str] = (),
     rename_map: dict[str, str] | None = None,
+    grow: bool = False,
 ) -> dict[str, Any]:
     """Keep what fits of ``src`` in the model ``config`` builds, write it as a ding_lite checkpoint at ``out``
     (usable as ``pretrained_path``); returns the load report."""
     policy = policy_from_config(config)
     weights, _ = read_weights(src)
     report = partial_load(
-        policy.model, weights, source=str(src), strict=False, exclude=exclude, include=include, rename_map=rename_map
+        policy.model,
+        weights,
+        source=str(src),
+        strict=False,
+        exclude=exclude,
+        include=include,
+        rename_map=rename_map,
+        grow=grow,
     )
     policy.sync_targets()
     learn_state = policy.learn_mode.state_dict()
@@ -108,3 +116,6 @@ def add_adapt_parser(sub: Any) -> None:
     adapt.add_argument("--exclude", nargs="*", default=[], help="model keys (globs or prefixes) to re-initialise")
     adapt.add_argument("--include", nargs="*", default=[], help="load only these model keys (globs or prefixes)")
     adapt.add_argument("--rename", nargs="*", default=[], help="OLD=NEW source key prefixes")
+    adapt.add_argument(
+        "--grow", action="store_true", help="keep old values in the leading slice of tensors that grew (7-D -> 8-D)"
+    )

@@ -5,7 +5,10 @@ copied; everything else keeps the model's fresh initialisation and is listed in 
 
 - ``loaded``: copied;  ``mismatched``: same name, other shape (both shapes given);
 - ``missing``: in the model, not in the source;  ``unexpected``: in the source, not in the model;
-- ``excluded``: left out by ``exclude`` / ``include`` patterns.
+- ``excluded``: left out by ``exclude`` / ``include`` patterns;
+- ``grown`` (only with ``grow=True``): the model's tensor is larger in some dimensions; the source fills
+  its leading slice, new output rows keep their fresh initialisation and new input columns of a weight
+  matrix are zeroed, so the grown model first computes what the old one did on the old inputs.
 
 DI-engine's alias keys (``actor.0.*`` = ``encoder.*`` and so on: one parameter under two names) are
 folded onto the first name the model gives each parameter, so they are never reported twice.
@@ -36,6 +39,7 @@ class LoadReport:
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    grown: list[tuple[str, list[int], list[int]]] = field(default_factory=list)  # key, source, model
 
     def table(self) -> str:
         rows = [
@@ -47,6 +51,11 @@ class LoadReport:
             f"  unexpected  {len(self.unexpected):4d}" + "".join(f"\n      {k}" for k in self.unexpected),
             f"  excluded    {len(self.excluded):4d}" + "".join(f"\n      {k}" for k in self.excluded),
         ]
+        if self.grown:
+            rows.append(
+                f"  grown       {len(self.grown):4d}"
+                + "".join(f"\n      {k}: source {tuple(a)} into model {tuple(b)}" for k, a, b in self.grown)
+            )
         return "\n".join(rows)
 
     def write(self, path: Path) -> None:
@@ -85,6 +94,7 @@ def partial_load(
     include: Sequence[str] = (),
     rename_map: Mapping[str, str] | None = None,
     hint: str = " (load it with pretrained=dict(path=..., strict=False) to keep only what fits)",
+    grow: bool = False,
 ) -> LoadReport:
     """Copy the fitting tensors of ``source_state`` into ``model``; with ``strict`` anything else is an error
     (raised before any tensor is copied)."""
@@ -110,7 +120,8 @@ def partial_load(
             if not matches(key, exclude) and (not include or matches(key, include)):
                 report.missing.append(key)
         elif tuple(picked[key].shape) != tuple(own[key].shape):
-            report.mismatched.append((key, list(picked[key].shape), list(own[key].shape)))
+            entry = (key, list(picked[key].shape), list(own[key].shape))
+            (report.grown if grow and _fits_inside(picked[key], own[key]) else report.mismatched).append(entry)
         else:
             report.loaded.append(key)
     report.unexpected = [k for k in picked if k not in own]
@@ -127,4 +138,13 @@ def partial_load(
     with torch.no_grad():
         for key in report.loaded:
             own[key].copy_(picked[key])
+        for key, old_shape, _ in report.grown:
+            target = own[key]
+            if target.dim() == 2 and old_shape[1] < target.shape[1]:
+                target[:, old_shape[1] :] = 0.0  # new inputs start without influence
+            target[tuple(slice(0, n) for n in old_shape)].copy_(picked[key])
     return report
+
+
+def _fits_inside(source: torch.Tensor, target: torch.Tensor) -> bool:
+    return source.dim() == target.dim() and all(a <= b for a, b in zip(source.shape, target.shape))

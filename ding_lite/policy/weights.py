@@ -68,6 +68,7 @@ def load_pretrained(policy: Policy, spec: Mapping[str, Any], exp_dir: Path | Non
         exclude=list(spec.get("exclude") or []),
         include=list(spec.get("include") or []),
         rename_map=dict(spec.get("rename_map") or {}),
+        grow=bool(spec.get("grow", False)),
     )
     policy.sync_targets()
     log.info("%s", report.table())
