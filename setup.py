@@ -28,5 +28,7 @@ setup(
         "safetensors>=0.4",
     ],
     extras_require={"dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14"]},
-    entry_points={"console_scripts": ["ding=ding_lite.entry.cli:main", "ding-lite=ding_lite.entry.cli:main"]},
+    entry_points={
+        "console_scripts": ["ding=ding_lite.entry.cli:console_main", "ding-lite=ding_lite.entry.cli:console_main"]
+    },
 )

@@ -26,6 +26,7 @@ from ding_lite.policy.weights import load_pretrained, pretrained_spec
 from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import seed_everything
 from ding_lite.utils.signals import StopRequest
+from ding_lite.utils.threads import single_thread_compute
 from ding_lite.worker import InteractionEvaluator, SampleCollector
 
 log = logging.getLogger("ding_lite")
@@ -197,7 +198,7 @@ def _build(
     resume = bool(cfg.policy.learn.resume_training)
     cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
     seed_everything(seed)
-    torch.set_num_threads(1)
+    single_thread_compute()
     env_cfg, policy_cfg = cfg.env, cfg.policy
     collector_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.collector_env_num), env_fn)
     evaluator_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.evaluator_env_num), env_fn)

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ding_lite.checkpoint.partial import partial_load
 from ding_lite.checkpoint.pretrained import read_weights
 from ding_lite.config import compile_config
@@ -22,6 +20,7 @@ from ding_lite.envs import make_env_manager
 from ding_lite.errors import ConfigError
 from ding_lite.policy import POLICY_REGISTRY
 from ding_lite.utils.rng import seed_everything
+from ding_lite.utils.threads import single_thread_compute
 from ding_lite.worker.evaluator import run_episodes
 
 
@@ -37,7 +36,7 @@ def eval_pipeline(
     main, create, source = load_input_config(input_cfg, source)
     cfg = compile_config((main, create), seed, source=source, save_cfg=False)
     seed_everything(seed)
-    torch.set_num_threads(1)
+    single_thread_compute()
     path = str(load_path or cfg.policy.load_path or "")
     if not path:
         raise ConfigError(f"no checkpoint to evaluate: pass --load-path or set policy.load_path in {source}")

@@ -40,9 +40,10 @@ def fixture_state(kind: str) -> dict[str, Any]:
     return torch.load(FIXTURE[kind], weights_only=True)
 
 
-def loaded(kind: str, tmp_path: Path) -> tuple[Any, Policy, BaseLearner]:
+def loaded(kind: str, tmp_path: Path, backend: str = "auto") -> tuple[Any, Policy, BaseLearner]:
     """Compiled config, policy and learner of ``kind`` with the DI-engine fixture loaded by the learner."""
     cfg = compiled(kind)
+    cfg.policy.learn.backend = backend
     torch.manual_seed(0)
     policy = POLICY_REGISTRY.get(kind)(cfg.policy)
     learner = BaseLearner(
@@ -142,7 +143,7 @@ def test_fixture_plays_cartpole_greedily(tmp_path: Path, kind: str, minimum: flo
 
 def test_fixture_training_continues_from_its_optimizer_state(tmp_path: Path) -> None:
     """One DQN update after loading equals the same update by torch's Adam loaded with the same state."""
-    _, policy, _ = loaded("dqn", tmp_path)
+    _, policy, _ = loaded("dqn", tmp_path, backend="torch")
     theirs = fixture_state("dqn")
     reference = copy.deepcopy(policy.model)
     reference.load_state_dict(theirs["model"])
@@ -159,6 +160,33 @@ def test_fixture_training_continues_from_its_optimizer_state(tmp_path: Path) -> 
         nn.functional.mse_loss(q, target).backward()
         step.step()
     assert_same(policy.model.state_dict(), reference.state_dict())
+
+
+@pytest.mark.parametrize("kind", ["dqn", "ppo"])
+def test_numpy_learning_continues_from_the_fixture_optimizer_state_as_torch_does(kind: str, tmp_path: Path) -> None:
+    """After loading DI-engine's model and Adam state, a NumPy update lands where the torch update lands."""
+    _, with_torch, _ = loaded(kind, tmp_path / "torch", backend="torch")
+    _, with_numpy, _ = loaded(kind, tmp_path / "numpy", backend="numpy")
+    theirs = fixture_state(kind)["optimizer"]["state"][0]
+    gen = torch.Generator().manual_seed(3)
+    obs = torch.randn(64, 4, generator=gen)
+    action = torch.randint(0, 2, (64,), generator=gen)
+    if kind == "dqn":
+        batch = {"obs": obs, "action": action, "reward": torch.rand(64, generator=gen), "next_obs": obs.flip(0),
+                 "gamma_n": torch.full((64,), 0.97), "done": torch.zeros(64, dtype=torch.bool)}  # fmt: skip
+    else:
+        batch = {"obs": obs, "action": action, "logp_old": torch.full((64,), -0.7),
+                 "adv": torch.randn(64, generator=gen), "value_old": torch.randn(64, generator=gen),
+                 "return": torch.randn(64, generator=gen)}  # fmt: skip
+    with_torch.learn_mode.forward(batch)
+    with_numpy.learn_mode.forward(batch)
+    ours_torch, ours_numpy = with_torch.learn_mode.state_dict(), with_numpy.learn_mode.state_dict()
+    for name, value in ours_torch["model"].items():
+        torch.testing.assert_close(ours_numpy["model"][name], value, rtol=1e-4, atol=1e-6)
+    step = ours_numpy["optimizer"]["state"][0]["step"]
+    assert step == ours_torch["optimizer"]["state"][0]["step"] == theirs["step"] + 1
+    for index, state in ours_torch["optimizer"]["state"].items():
+        torch.testing.assert_close(ours_numpy["optimizer"]["state"][index]["exp_avg"], state["exp_avg"])
 
 
 # --------------------------------------------------------------------------- numpy acting path

@@ -24,7 +24,7 @@ from torch import nn
 from ding_lite.checkpoint.model_io import load_model_state
 from ding_lite.checkpoint.partial import LoadReport
 from ding_lite.checkpoint.pretrained import read_weights, save_pretrained
-from ding_lite.errors import CheckpointError
+from ding_lite.errors import CheckpointError, ConfigError
 from ding_lite.policy import weights
 from ding_lite.policy.train_cycle import TrainCycle
 from ding_lite.utils.registry import Registry
@@ -195,6 +195,25 @@ class Policy:
             state_dict=self._state_dict_eval,
             load_state_dict=self._load_state_dict_eval,
         )
+
+
+LEARN_BACKENDS = ("auto", "numpy", "torch")
+
+
+def use_numpy_learning(policy: Policy, obstacle: str | None) -> bool:
+    """Whether the update runs in NumPy (``policy.learn.backend``).
+
+    ``obstacle`` says why this policy's model cannot learn in NumPy (None when it can). 'auto' picks NumPy
+    when it can; 'numpy' insists and fails naming the obstacle; 'torch' always uses autograd.
+    """
+    backend = str(policy.cfg["learn"].get("backend", "auto"))
+    if backend not in LEARN_BACKENDS:
+        raise ConfigError(f"policy.learn.backend is '{backend}'; use one of {', '.join(LEARN_BACKENDS)}")
+    if policy.frozen_parameters and obstacle is None:
+        obstacle = "policy.freeze is set (frozen parameters train with backend='torch')"
+    if backend == "numpy" and obstacle is not None:
+        raise ConfigError(f"policy.learn.backend='numpy' is not possible here: {obstacle}; use 'auto' or 'torch'")
+    return backend != "torch" and obstacle is None
 
 
 def clip_gradients(params: list[torch.Tensor], clip_type: str | None, clip_value: float) -> None:

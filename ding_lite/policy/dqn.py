@@ -18,7 +18,9 @@ import torch
 
 from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.model.q_network import DQN, dqn_default_config
-from ding_lite.policy.base import Policy, register_policy
+from ding_lite.numpy_learn.adam import NumpyAdam
+from ding_lite.numpy_learn.dqn import NumpyDQN
+from ding_lite.policy.base import Policy, register_policy, use_numpy_learning
 from ding_lite.policy.optim import Adam
 from ding_lite.policy.weights import trainable
 
@@ -57,6 +59,7 @@ class DQNPolicy(Policy):
             ignore_done=False,
             resume_training=False,  # also restore env_step and reuse the experiment directory
             multi_gpu=False,
+            backend="auto",  # 'auto' | 'numpy' | 'torch': how updates are computed (docs/numpy_learn.md)
         ),
         collect=dict(n_sample=8, unroll_len=1),
         eval=dict(),
@@ -78,9 +81,18 @@ class DQNPolicy(Policy):
         )
 
     def _init_learn(self) -> None:
-        self._optimizer = Adam(trainable(self._model.parameters()), lr=float(self._cfg["learn"]["learning_rate"]))
+        learn = self._cfg["learn"]
         self._target_model = copy.deepcopy(self._model)
         self._target_model.requires_grad_(False)
+        self._numpy: NumpyDQN | None = None
+        obstacle = None if type(self._model) is DQN else f"the model is a {type(self._model).__name__}, not DQN"
+        if use_numpy_learning(self, obstacle):
+            self._numpy = NumpyDQN(
+                self._model, self._target_model, float(learn["learning_rate"]), bool(learn["ignore_done"])
+            )
+            self._optimizer: Adam | NumpyAdam = self._numpy.optimizer
+        else:
+            self._optimizer = Adam(trainable(self._model.parameters()), lr=float(learn["learning_rate"]))
         self._train_iter = 0
         self._n_actions = int(self._cfg["model"]["action_shape"])
 
@@ -104,6 +116,10 @@ class DQNPolicy(Policy):
         self._train_iter = train_iter
 
     def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        if self._numpy is not None:
+            result = self._numpy.update(batch)
+            self._after_update()
+            return result
         obs, next_obs = batch["obs"], batch["next_obs"]
         action = batch["action"].long()
         q_value = self._model(obs).gather(1, action.unsqueeze(1)).squeeze(1)
@@ -113,18 +129,23 @@ class DQNPolicy(Policy):
             not_done = torch.ones_like(target_q) if self._cfg["learn"]["ignore_done"] else 1.0 - batch["done"].float()
             target = batch["reward"] + batch["gamma_n"] * not_done * target_q
         loss = torch.nn.functional.mse_loss(q_value, target)
+        assert isinstance(self._optimizer, Adam)
         self._optimizer.zero_grad()
         loss.backward()
         self._optimizer.step()
-        self._train_iter += 1
-        if self._train_iter % int(self._cfg["learn"]["target_update_freq"]) == 0:
-            self._target_model.load_state_dict(self._model.state_dict())
+        self._after_update()
         return {
             "cur_lr": self._optimizer.param_groups[0]["lr"],
             "total_loss": loss.item(),
             "q_value": q_value.mean().item(),
             "target_q_value": target_q.mean().item(),
         }
+
+    def _after_update(self) -> None:
+        """Count the update; copy the online net into the target net every ``target_update_freq`` of them."""
+        self._train_iter += 1
+        if self._train_iter % int(self._cfg["learn"]["target_update_freq"]) == 0:
+            self._target_model.load_state_dict(self._model.state_dict())
 
     def _monitor_vars_learn(self) -> list[str]:
         return ["cur_lr", "total_loss", "q_value", "target_q_value"]

@@ -20,7 +20,9 @@ from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.errors import ConfigError
 from ding_lite.model.common import ReparameterizationHead
 from ding_lite.model.vac import VAC, vac_default_config
-from ding_lite.policy.base import Policy, clip_gradients, register_policy
+from ding_lite.numpy_learn.adam import NumpyAdam
+from ding_lite.numpy_learn.ppo import NumpyPPO
+from ding_lite.policy.base import Policy, clip_gradients, register_policy, use_numpy_learning
 from ding_lite.policy.distributions import action_log_prob_entropy
 from ding_lite.policy.optim import Adam
 from ding_lite.policy.running_stats import RunningMeanStd
@@ -62,6 +64,7 @@ class PPOPolicy(Policy):
             resume_training=False,  # also restore env_step and reuse the experiment directory
             update_per_collect=None,  # accepted for DI-engine configs; PPO uses epoch_per_collect
             multi_gpu=False,
+            backend="auto",  # 'auto' | 'numpy' | 'torch': how updates are computed (docs/numpy_learn.md)
         ),
         collect=dict(
             n_sample=64,  # transitions per collect (rounded up to a multiple of collector_env_num)
@@ -97,12 +100,24 @@ class PPOPolicy(Policy):
         if learn["ppo_param_init"]:
             self._orthogonal_init()
         self._params = trainable(self._model.parameters())
-        self._optimizer = Adam(self._params, lr=float(learn["learning_rate"]))
+        self._numpy: NumpyPPO | None = None
+        if use_numpy_learning(self, self._numpy_obstacle()):
+            self._numpy = NumpyPPO(self._model, learn)
+            self._optimizer: Adam | NumpyAdam = self._numpy.optimizer
+        else:
+            self._optimizer = Adam(self._params, lr=float(learn["learning_rate"]))
         if learn.get("lr_scheduler"):
             raise ConfigError("policy.learn.lr_scheduler is not supported by ding_lite yet; remove it from the config")
         self._value_rms = RunningMeanStd()
         self._gamma = float(self._cfg["collect"]["discount_factor"])
         self._gae_lambda = float(self._cfg["collect"]["gae_lambda"])
+
+    def _numpy_obstacle(self) -> str | None:
+        if type(self._model) is not VAC:
+            return f"the model is a {type(self._model).__name__}, not the built-in VAC"
+        if self._continuous:
+            return "continuous-action PPO learns with torch"
+        return None
 
     def _orthogonal_init(self) -> None:
         for module in self._model.modules():
@@ -135,28 +150,40 @@ class PPOPolicy(Policy):
         return out[0] if self._continuous else out.argmax(-1)
 
     # --- learn ----------------------------------------------------------------------------------
+    def _values(self, obs: np.ndarray) -> np.ndarray:
+        """The critic's (normalised) values of a batch of observations."""
+        if self._numpy is not None:
+            return self._numpy.value(obs)
+        with torch.no_grad():
+            return self._model.compute_critic(torch.from_numpy(obs)).numpy()
+
     def _advantages(self, rollout: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """GAE over time per env: returns (advantage, value, return), each (T, N), value normalised."""
         steps, envs = rollout["reward"].shape
         obs = rollout["obs"].reshape(steps * envs, -1)
         next_obs = rollout["next_obs"].reshape(steps * envs, -1)
-        with torch.no_grad():
-            value = self._model.compute_critic(obs).view(steps, envs)
-            next_value = self._model.compute_critic(next_obs).view(steps, envs)
-        std = self._value_rms.std if self._cfg["learn"]["value_norm"] else 1.0
+        value = self._values(obs.numpy()).reshape(steps, envs)
+        next_value = self._values(next_obs.numpy()).reshape(steps, envs)
+        value_norm = bool(self._cfg["learn"]["value_norm"])
+        std = np.float32(self._value_rms.std) if value_norm else np.float32(1.0)
         value, next_value = value * std, next_value * std
-        not_done = 1.0 - rollout["done"] if not self._cfg["learn"]["ignore_done"] else torch.ones_like(value)
-        delta = rollout["reward"] + self._gamma * not_done * next_value - value
-        adv = torch.zeros_like(value)
-        running = torch.zeros(envs)
+        if self._cfg["learn"]["ignore_done"]:
+            not_done = np.ones_like(value)
+        else:
+            not_done = 1.0 - rollout["done"].numpy()
+        reward = rollout["reward"].numpy()
+        delta = reward + self._gamma * not_done * next_value - value
+        adv = np.zeros_like(value)
+        running = np.zeros(envs, dtype=np.float32)
+        decay = np.float32(self._gamma * self._gae_lambda)
         for t in range(steps - 1, -1, -1):
-            running = delta[t] + self._gamma * self._gae_lambda * not_done[t] * running
+            running = delta[t] + decay * not_done[t] * running
             adv[t] = running
         returns = adv + value
-        if self._cfg["learn"]["value_norm"]:
-            self._value_rms.update(returns.numpy())
-            return adv, value / std, returns / std
-        return adv, value, returns
+        if value_norm:
+            self._value_rms.update(returns)
+            value, returns = value / std, returns / std
+        return torch.from_numpy(adv), torch.from_numpy(value), torch.from_numpy(returns)
 
     def normalization_state(self) -> dict[str, Any]:
         return {"value_norm": self._value_rms.state_dict()} if self._cfg["learn"]["value_norm"] else {}
@@ -171,8 +198,12 @@ class PPOPolicy(Policy):
         total = rollout["reward"].numel()
         flat_obs = rollout["obs"].reshape(total, -1)
         flat_action = rollout["action"].reshape(total, *rollout["action"].shape[2:])
-        with torch.no_grad():
-            old_logp, _ = action_log_prob_entropy(self._model.compute_actor(flat_obs), flat_action, self._continuous)
+        if self._numpy is not None:
+            old_logp = torch.from_numpy(self._numpy.log_prob(flat_obs.numpy(), flat_action.numpy()))
+        else:
+            with torch.no_grad():
+                actor_out = self._model.compute_actor(flat_obs)
+                old_logp, _ = action_log_prob_entropy(actor_out, flat_action, self._continuous)
         return self._cycle(rollout, old_logp)
 
     def _restore_train_cycle(self, state: Mapping[str, Any]) -> TrainCycle:
@@ -192,6 +223,8 @@ class PPOPolicy(Policy):
         )
 
     def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        if self._numpy is not None:
+            return self._numpy.update(batch)
         learn = self._cfg["learn"]
         clip = float(learn["clip_ratio"])
         adv = batch["adv"]
@@ -206,6 +239,7 @@ class PPOPolicy(Policy):
         value_loss = 0.5 * torch.max((ret - value) ** 2, (ret - value_clipped) ** 2).mean()
         entropy_loss = entropy.mean()
         total = policy_loss + float(learn["value_weight"]) * value_loss - float(learn["entropy_weight"]) * entropy_loss
+        assert isinstance(self._optimizer, Adam)
         self._optimizer.zero_grad()
         total.backward()
         clip_gradients(self._params, learn["grad_clip_type"], float(learn["grad_clip_value"]))

@@ -1,0 +1,162 @@
+"""The NumPy learning backend computes what torch's autograd computes: same losses, same gradients, same
+parameters and optimizer state after several updates (up to float rounding), for PPO, DQN and SAC; and
+its optimizer state round-trips through torch's Adam layout."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from ding_lite.config import compile_config, read_config
+from ding_lite.errors import ConfigError
+from ding_lite.policy import POLICY_REGISTRY, Policy
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "dizoo_configs"
+
+
+def compiled(name: str, model: dict[str, Any] | None = None, **learn: Any) -> Any:
+    main, create = read_config(CONFIG_DIR / f"{name}_config.py")
+    main = copy.deepcopy(main)
+    main["policy"]["learn"].update(learn)
+    main["policy"]["model"].update(model or {})
+    return compile_config((main, create), save_cfg=False)
+
+
+def twin_policies(name: str, model: dict[str, Any] | None = None, **learn: Any) -> tuple[Policy, Policy]:
+    """The same freshly initialised policy twice: learning with torch, and with NumPy."""
+    policies = []
+    for backend in ("torch", "numpy"):
+        cfg = compiled(name, model, backend=backend, **learn)
+        torch.manual_seed(0)
+        policies.append(POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy))
+    return policies[0], policies[1]
+
+
+def assert_same_learn_state(a: Policy, b: Policy, rtol: float = 1e-4, atol: float = 1e-6) -> None:
+    state_a, state_b = a.learn_mode.state_dict(), b.learn_mode.state_dict()
+    assert state_a.keys() == state_b.keys()
+    for key in state_a:
+        if key.startswith("optimizer"):
+            opt_a, opt_b = state_a[key], state_b[key]
+            assert opt_a["state"].keys() == opt_b["state"].keys()
+            assert opt_a["param_groups"][0]["params"] == opt_b["param_groups"][0]["params"]
+            for index in opt_a["state"]:
+                for name in ("step", "exp_avg", "exp_avg_sq"):
+                    torch.testing.assert_close(
+                        opt_b["state"][index][name], opt_a["state"][index][name], rtol=rtol, atol=atol
+                    )
+        elif key in ("model", "target_model"):
+            for name in state_a[key]:
+                torch.testing.assert_close(
+                    state_b[key][name], state_a[key][name], rtol=rtol, atol=atol, msg=f"{key}.{name}"
+                )
+
+
+def cartpole_rollout(steps: int = 32, envs: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
+        "action": rng.integers(0, 2, (steps, envs)),
+        "reward": rng.random((steps, envs)).astype(np.float32),
+        "done": rng.random((steps, envs)) < 0.1,
+        "next_obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
+    }
+
+
+# --------------------------------------------------------------------------- PPO
+
+
+@pytest.mark.parametrize("clip", [("clip_norm", 0.5), ("clip_norm", 1e-3), ("clip_value", 1e-3), (None, 0.0)])
+def test_ppo_numpy_updates_match_torch_autograd(clip: tuple[str | None, float]) -> None:
+    torch_policy, numpy_policy = twin_policies("cartpole_ppo", grad_clip_type=clip[0], grad_clip_value=clip[1])
+    rollout = cartpole_rollout()
+    logs: list[list[dict[str, float]]] = []
+    for policy in (torch_policy, numpy_policy):
+        torch.manual_seed(1)  # the minibatch order
+        logs.append([policy.learn_mode.forward(batch) for batch in policy.learn_mode.train_batches(rollout)])
+    assert len(logs[0]) == len(logs[1]) == 8  # 256 samples / 64 per batch * 2 epochs
+    # the first update starts from ratio == 1 everywhere: every min/max of the losses is a tie
+    for torch_log, numpy_log in zip(*logs):
+        assert torch_log.keys() == numpy_log.keys()
+        for name in torch_log:
+            assert numpy_log[name] == pytest.approx(torch_log[name], rel=1e-3, abs=1e-5), name
+    assert_same_learn_state(torch_policy, numpy_policy)
+
+
+def test_ppo_numpy_learning_changes_every_parameter() -> None:
+    _, policy = twin_policies("cartpole_ppo")
+    before = {k: v.clone() for k, v in policy.model.state_dict().items()}
+    for batch in policy.learn_mode.train_batches(cartpole_rollout()):
+        policy.learn_mode.forward(batch)
+    after = policy.model.state_dict()
+    assert all(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_auto_backend_learns_in_numpy_for_builtin_models_and_torch_otherwise() -> None:
+    cfg = compiled("cartpole_ppo")
+    assert cfg.policy.learn.backend == "auto"
+    auto = POLICY_REGISTRY.get("ppo")(cfg.policy)
+    assert auto._numpy is not None  # type: ignore[attr-defined]
+    frozen_cfg = compiled("cartpole_ppo")
+    frozen_cfg.policy.freeze = ["encoder"]
+    assert POLICY_REGISTRY.get("ppo")(frozen_cfg.policy)._numpy is None  # type: ignore[attr-defined]
+    frozen_cfg.policy.learn.backend = "numpy"
+    with pytest.raises(ConfigError, match="policy.freeze"):
+        POLICY_REGISTRY.get("ppo")(frozen_cfg.policy)
+
+
+def test_unknown_backend_is_rejected_with_the_choices() -> None:
+    cfg = compiled("cartpole_ppo", backend="jax")
+    with pytest.raises(ConfigError, match="policy.learn.backend is 'jax'; use one of auto, numpy, torch"):
+        POLICY_REGISTRY.get("ppo")(cfg.policy)
+
+
+def test_numpy_optimizer_state_loads_into_the_torch_backend_and_back() -> None:
+    torch_policy, numpy_policy = twin_policies("cartpole_ppo")
+    for batch in numpy_policy.learn_mode.train_batches(cartpole_rollout()):
+        numpy_policy.learn_mode.forward(batch)
+    state = numpy_policy.learn_mode.state_dict()
+    torch_policy.learn_mode.load_state_dict(state)
+    assert_same_learn_state(torch_policy, numpy_policy, rtol=0, atol=0)
+    _, fresh_numpy = twin_policies("cartpole_ppo")
+    fresh_numpy.learn_mode.load_state_dict(torch_policy.learn_mode.state_dict())
+    assert_same_learn_state(fresh_numpy, numpy_policy, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------- DQN
+
+
+def dqn_batch(seed: int, size: int = 64) -> dict[str, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return {
+        "obs": torch.randn(size, 4, generator=gen),
+        "action": torch.randint(0, 2, (size,), generator=gen),
+        "reward": torch.rand(size, generator=gen),
+        "gamma_n": torch.full((size,), 0.97),
+        "done": torch.rand(size, generator=gen) < 0.2,
+        "next_obs": torch.randn(size, 4, generator=gen),
+    }
+
+
+@pytest.mark.parametrize("dueling", [True, False])
+@pytest.mark.parametrize("ignore_done", [False, True])
+def test_dqn_numpy_updates_match_torch_autograd(dueling: bool, ignore_done: bool) -> None:
+    torch_policy, numpy_policy = twin_policies(
+        "cartpole_dqn", target_update_freq=3, ignore_done=ignore_done, model=dict(dueling=dueling)
+    )
+    for step in range(7):  # crosses two target updates
+        batch = dqn_batch(step)
+        torch_log = torch_policy.learn_mode.forward(batch)
+        numpy_log = numpy_policy.learn_mode.forward(batch)
+        for name in torch_log:
+            assert numpy_log[name] == pytest.approx(torch_log[name], rel=1e-4, abs=1e-6), (step, name)
+    assert_same_learn_state(torch_policy, numpy_policy)
+    numpy_state = numpy_policy.learn_mode.state_dict()
+    # the last target update was after update 6: the target equals the online net as it was then, not now
+    assert not torch.equal(numpy_state["target_model"]["head.A.1.0.weight" if dueling else "head.Q.1.0.weight"],
+                           numpy_state["model"]["head.A.1.0.weight" if dueling else "head.Q.1.0.weight"])  # fmt: skip
