@@ -9,6 +9,7 @@ $(BIN)/ding: setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q ding_lite entry
 	touch $@
 
 setup: $(BIN)/ding
@@ -25,6 +26,7 @@ test: lint  ## lint, type-check and run the whole test suite
 	$(BIN)/python -m pytest -q
 
 bench: setup  ## print the speed figures (bench/README.md)
+	$(BIN)/python -m compileall -q ding_lite entry  # as an installed package has it (PYTHONDONTWRITEBYTECODE)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_ckpt.py
 	$(BIN)/python bench/bench_sac.py

@@ -29,6 +29,6 @@ setup(
     ],
     extras_require={"dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14"]},
     entry_points={
-        "console_scripts": ["ding=ding_lite.entry.cli:console_main", "ding-lite=ding_lite.entry.cli:console_main"]
+        "console_scripts": ["ding=ding_lite.console:console_main", "ding-lite=ding_lite.console:console_main"]
     },
 )

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
-import os
 import re
 import shlex
 import sys
@@ -164,20 +163,5 @@ def _guarded(action: Callable[[], int]) -> int:
         return 130
 
 
-def console_main() -> None:
-    """The ``ding`` console script: ``main()``, then a fast exit once every output is flushed.
-
-    By the time ``main`` returns, the pipelines have closed their logs, event files and environments and
-    every checkpoint is on disk. Letting the interpreter then tear down torch's thousands of objects takes
-    more than half a second on a small machine, so the process leaves with ``os._exit`` after flushing the
-    standard streams and the logging handlers. An exception escaping ``main`` exits the normal way.
-    """
-    code = main()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 if __name__ == "__main__":
-    console_main()
+    sys.exit(main())
