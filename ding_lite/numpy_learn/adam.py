@@ -32,25 +32,30 @@ class NumpyAdam:
         self.count = 0
         self.exp_avg = np.zeros(params.size, dtype=np.float32)
         self.exp_avg_sq = np.zeros(params.size, dtype=np.float32)
+        self._work = np.empty(params.size, dtype=np.float32)
 
     def step(self) -> None:
-        """One update from the gradients in ``params.grad``."""
+        """One update from the gradients in ``params.grad`` (in place, into preallocated buffers)."""
         group = self.param_groups[0]
         beta1, beta2 = group["betas"]
-        grad, avg, avg_sq = self.params.grad, self.exp_avg, self.exp_avg_sq
+        grad, avg, avg_sq, work = self.params.grad, self.exp_avg, self.exp_avg_sq, self._work
         self.count += 1
-        avg += np.float32(1 - beta1) * (grad - avg)
-        avg_sq *= np.float32(beta2)
-        avg_sq += np.float32(1 - beta2) * grad * grad
+        np.subtract(grad, avg, out=work)  # exp_avg.lerp_(grad, 1 - beta1)
+        work *= np.float32(1 - beta1)
+        avg += work
+        avg_sq *= np.float32(beta2)  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
+        np.multiply(grad, grad, out=work)
+        work *= np.float32(1 - beta2)
+        avg_sq += work
         step_size = group["lr"] / (1 - beta1**self.count)
         correction = (1 - beta2**self.count) ** 0.5
-        denom = np.sqrt(avg_sq)
-        denom /= np.float32(correction)
-        denom += np.float32(group["eps"])
-        update = avg / denom
-        update *= np.float32(step_size)
+        np.sqrt(avg_sq, out=work)  # denom = sqrt(exp_avg_sq) / sqrt(bias_correction2) + eps
+        work /= np.float32(correction)
+        work += np.float32(group["eps"])
+        np.divide(avg, work, out=work)
+        work *= np.float32(step_size)
         for value, part in zip(self.params.values, self.params.slices):
-            value -= update[part].reshape(value.shape)
+            value -= work[part].reshape(value.shape)
 
     def state_dict(self) -> dict[str, Any]:
         group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
