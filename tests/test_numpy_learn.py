@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from ding_lite.checkpoint.resume_guard import check_resume_config
 from ding_lite.config import compile_config, read_config
-from ding_lite.errors import ConfigError
+from ding_lite.errors import CheckpointError, ConfigError
 from ding_lite.policy import POLICY_REGISTRY, Policy
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "dizoo_configs"
@@ -160,3 +161,13 @@ def test_dqn_numpy_updates_match_torch_autograd(dueling: bool, ignore_done: bool
     # the last target update was after update 6: the target equals the online net as it was then, not now
     assert not torch.equal(numpy_state["target_model"]["head.A.1.0.weight" if dueling else "head.Q.1.0.weight"],
                            numpy_state["model"]["head.A.1.0.weight" if dueling else "head.Q.1.0.weight"])  # fmt: skip
+
+
+# --------------------------------------------------------------------------- resuming across versions
+
+
+def test_checkpoints_without_a_backend_key_count_as_torch_trained_for_the_resume_guard() -> None:
+    saved = {"policy": {"learn": {"learning_rate": 0.001}}}  # written before policy.learn.backend existed
+    with pytest.raises(CheckpointError, match="'policy.learn.backend' was 'torch', now 'auto'"):
+        check_resume_config(saved, {"policy": {"learn": {"learning_rate": 0.001, "backend": "auto"}}}, "old.pth.tar")
+    assert check_resume_config(saved, {"policy": {"learn": {"learning_rate": 0.001, "backend": "torch"}}}, "x") == []

@@ -30,6 +30,9 @@ HARMLESS = (
     "policy.collect.collector.collect_print_freq",
 )
 
+# Keys that checkpoints of earlier ding_lite versions lack, with the behaviour those versions had.
+LEGACY_VALUES = {"policy.learn.backend": "torch"}
+
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in tree.items():
@@ -53,6 +56,9 @@ def _same(a: Any, b: Any) -> bool:
 def check_resume_config(saved: Mapping[str, Any], current: Mapping[str, Any], ckpt: str) -> list[str]:
     """Raise CheckpointError on a change that breaks exact resume; return the harmless changed keys."""
     old, new = dict(_flatten(saved)), dict(_flatten(current))
+    for key, value in LEGACY_VALUES.items():
+        if key in new:
+            old.setdefault(key, value)
     harmful, harmless = [], []
     for key in sorted(set(old) | set(new)):
         if key in IGNORED or _same(old.get(key, "<unset>"), new.get(key, "<unset>")):
