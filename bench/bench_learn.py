@@ -42,16 +42,17 @@ def build(config: str, backend: str) -> tuple[Any, Policy]:
 
 
 def ppo_batches(cfg: Any, policy: Policy) -> Iterator[Mapping[str, torch.Tensor]]:
+    """The minibatches of one rollout after another (a fresh random rollout each time, so nothing diverges)."""
     rng = np.random.default_rng(0)
     steps, envs = 32, 8  # n_sample 256 from 8 envs, as the cartpole config collects
-    rollout = {
-        "obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
-        "action": rng.integers(0, 2, (steps, envs)),
-        "reward": np.ones((steps, envs), dtype=np.float32),
-        "done": rng.random((steps, envs)) < 0.05,
-        "next_obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
-    }
     while True:
+        rollout = {
+            "obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
+            "action": rng.integers(0, 2, (steps, envs)),
+            "reward": np.ones((steps, envs), dtype=np.float32),
+            "done": rng.random((steps, envs)) < 0.05,
+            "next_obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
+        }
         yield from policy.learn_mode.train_batches(rollout)
 
 
