@@ -312,3 +312,33 @@ def test_checkpoint_holds_the_whole_training_state(algo: Algo, straight: Callabl
         assert norm["count"] >= env_step, "every collected return updates the value statistics"
         assert extras["buffer"] is None
         assert extras["loop"]["cycle"] is not None
+
+
+# --- the torch learning backend ----------------------------------------------------------------------------
+@ALGOS
+def test_torch_backend_stop_mid_cycle_then_resume_equals_straight_run(algo: Algo, tmp_path: Path) -> None:
+    """The same exactness with ``policy.learn.backend='torch'`` (autograd) as with the default NumPy one."""
+    n, half = algo.n // 2, algo.half // 2 + 2  # half: mid-cycle for both (76 of 5s, 39 of 8s)
+    assert half % algo.cycle != 0
+    config = write_config(
+        tmp_path / f"{algo.name}_torch.py",
+        algo.base,
+        save_every=algo.save_every,
+        eval_freq=algo.eval_freq,
+        edits="main_config.policy.learn.backend = 'torch'",
+    )
+    straight_dir, parts_dir = tmp_path / "straight", tmp_path / "parts"
+    straight_dir.mkdir()
+    parts_dir.mkdir()
+    common = ["-m", algo.mode, "-c", str(config), "-s", "0"]
+    check_ok(ding(*common, "--train-iter", str(n), cwd=straight_dir))
+    check_ok(ding(*common, "--train-iter", str(half), cwd=parts_dir))
+    proc = check_ok(ding(*common, "--train-iter", str(n), "--resume", cwd=parts_dir))
+    assert resumed_from(proc.stderr)[1] == half
+    assert (
+        load(ckpt_dir(parts_dir / EXP) / latest_name(parts_dir / EXP))["ding_lite"]["config"]["policy"]["learn"][
+            "backend"
+        ]
+        == "torch"
+    )
+    assert_identical(straight_dir / EXP, parts_dir / EXP, n)
