@@ -5,6 +5,7 @@ its optimizer state round-trips through torch's Adam layout."""
 from __future__ import annotations
 
 import copy
+import ctypes
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from ding_lite.checkpoint.resume_guard import check_resume_config
 from ding_lite.config import compile_config, read_config
 from ding_lite.errors import CheckpointError, ConfigError
 from ding_lite.policy import POLICY_REGISTRY, Policy
+from ding_lite.utils.threads import loaded_openblas, single_thread_compute
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "dizoo_configs"
 
@@ -171,3 +173,21 @@ def test_checkpoints_without_a_backend_key_count_as_torch_trained_for_the_resume
     with pytest.raises(CheckpointError, match="'policy.learn.backend' was 'torch', now 'auto'"):
         check_resume_config(saved, {"policy": {"learn": {"learning_rate": 0.001, "backend": "auto"}}}, "old.pth.tar")
     assert check_resume_config(saved, {"policy": {"learn": {"learning_rate": 0.001, "backend": "torch"}}}, "x") == []
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def test_single_thread_compute_sets_torch_and_numpy_blas_to_one_thread() -> None:
+    np.ones((2, 2), dtype=np.float32) @ np.ones((2, 2), dtype=np.float32)  # NumPy's BLAS is loaded by now
+    libraries = [ctypes.CDLL(path) for path in loaded_openblas()]
+    getters = [getattr(lib, "scipy_openblas_get_num_threads64_", None) for lib in libraries]
+    setters = [getattr(lib, "scipy_openblas_set_num_threads64_", None) for lib in libraries]
+    found = [(get, put) for get, put in zip(getters, setters) if get is not None and put is not None]
+    assert found, f"NumPy's OpenBLAS was not found among {loaded_openblas()}"
+    for _, put in found:
+        put(ctypes.c_int(2))
+    torch.set_num_threads(2)
+    single_thread_compute()
+    assert torch.get_num_threads() == 1
+    assert [get() for get, _ in found] == [1] * len(found)
