@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from learn_helpers import dqn_batch
 
 from ding_lite.checkpoint import io as ckpt_io
 from ding_lite.config import compile_config, read_config
@@ -70,18 +71,6 @@ def make_learner(cfg: Any, policy: Policy, exp_dir: Path) -> BaseLearner:
         policy_type=str(cfg.policy.type),
         resume_training=bool(cfg.policy.learn.resume_training),
     )
-
-
-def dqn_batch(seed: int, size: int = 16) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    return {
-        "obs": torch.randn(size, 4, generator=gen),
-        "action": torch.randint(0, 2, (size,), generator=gen),
-        "reward": torch.rand(size, generator=gen),
-        "gamma_n": torch.full((size,), 0.97),
-        "done": torch.rand(size, generator=gen) < 0.2,
-        "next_obs": torch.randn(size, 4, generator=gen),
-    }
 
 
 def ppo_rollout(seed: int, steps: int = 8, envs: int = 4) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from learn_helpers import assert_same_learn_state, dqn_batch
 
 from ding_lite.checkpoint.resume_guard import check_resume_config
 from ding_lite.config import compile_config, read_config
@@ -38,26 +39,6 @@ def twin_policies(name: str, model: dict[str, Any] | None = None, **learn: Any) 
         torch.manual_seed(0)
         policies.append(POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy))
     return policies[0], policies[1]
-
-
-def assert_same_learn_state(a: Policy, b: Policy, rtol: float = 1e-4, atol: float = 1e-6) -> None:
-    state_a, state_b = a.learn_mode.state_dict(), b.learn_mode.state_dict()
-    assert state_a.keys() == state_b.keys()
-    for key in state_a:
-        if key.startswith("optimizer"):
-            opt_a, opt_b = state_a[key], state_b[key]
-            assert opt_a["state"].keys() == opt_b["state"].keys()
-            assert opt_a["param_groups"][0]["params"] == opt_b["param_groups"][0]["params"]
-            for index in opt_a["state"]:
-                for name in ("step", "exp_avg", "exp_avg_sq"):
-                    torch.testing.assert_close(
-                        opt_b["state"][index][name], opt_a["state"][index][name], rtol=rtol, atol=atol
-                    )
-        elif key in ("model", "target_model"):
-            for name in state_a[key]:
-                torch.testing.assert_close(
-                    state_b[key][name], state_a[key][name], rtol=rtol, atol=atol, msg=f"{key}.{name}"
-                )
 
 
 def cartpole_rollout(steps: int = 32, envs: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
@@ -134,18 +115,6 @@ def test_numpy_optimizer_state_loads_into_the_torch_backend_and_back() -> None:
 # --------------------------------------------------------------------------- DQN
 
 
-def dqn_batch(seed: int, size: int = 64) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    return {
-        "obs": torch.randn(size, 4, generator=gen),
-        "action": torch.randint(0, 2, (size,), generator=gen),
-        "reward": torch.rand(size, generator=gen),
-        "gamma_n": torch.full((size,), 0.97),
-        "done": torch.rand(size, generator=gen) < 0.2,
-        "next_obs": torch.randn(size, 4, generator=gen),
-    }
-
-
 @pytest.mark.parametrize("dueling", [True, False])
 @pytest.mark.parametrize("ignore_done", [False, True])
 def test_dqn_numpy_updates_match_torch_autograd(dueling: bool, ignore_done: bool) -> None:
@@ -153,7 +122,7 @@ def test_dqn_numpy_updates_match_torch_autograd(dueling: bool, ignore_done: bool
         "cartpole_dqn", target_update_freq=3, ignore_done=ignore_done, model=dict(dueling=dueling)
     )
     for step in range(7):  # crosses two target updates
-        batch = dqn_batch(step)
+        batch = dqn_batch(step, size=64)
         torch_log = torch_policy.learn_mode.forward(batch)
         numpy_log = numpy_policy.learn_mode.forward(batch)
         for name in torch_log:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from learn_helpers import assert_same_learn_state
 
 from ding_lite.config import compile_config, read_config
 from ding_lite.errors import ConfigError
@@ -77,29 +78,6 @@ def assert_same_logs(expected: list[dict[str, float]], actual: list[dict[str, fl
         assert torch_log.keys() == numpy_log.keys()
         for name in torch_log:
             assert numpy_log[name] == pytest.approx(torch_log[name], rel=1e-3, abs=1e-6), name
-
-
-def assert_same_learn_state(expected: Policy, actual: Policy, rtol: float = 1e-4, atol: float = 1e-6) -> None:
-    """Every tensor of the learn state dicts, optimizer states included, is close."""
-    state_a, state_b = expected.learn_mode.state_dict(), actual.learn_mode.state_dict()
-    assert state_a.keys() == state_b.keys()
-    for key in state_a:
-        if key.startswith("optimizer"):
-            opt_a, opt_b = state_a[key], state_b[key]
-            assert opt_a["param_groups"] == opt_b["param_groups"], key
-            assert opt_a["state"].keys() == opt_b["state"].keys(), key
-            for index in opt_a["state"]:
-                for name in ("step", "exp_avg", "exp_avg_sq"):
-                    torch.testing.assert_close(
-                        opt_b["state"][index][name], opt_a["state"][index][name], rtol=rtol, atol=atol,
-                        msg=f"{key}.{index}.{name}",
-                    )  # fmt: skip
-        else:
-            assert state_a[key].keys() == state_b[key].keys(), key
-            for name in state_a[key]:
-                torch.testing.assert_close(
-                    state_b[key][name], state_a[key][name], rtol=rtol, atol=atol, msg=f"{key}.{name}"
-                )
 
 
 CASES = {

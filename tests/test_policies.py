@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from learn_helpers import dqn_batch
 
 from ding_lite.config import compile_config, read_config
 from ding_lite.data import NStepTransitions, ReplayBuffer
@@ -52,18 +53,6 @@ def random_rollout(steps: int, envs: int, seed: int = 0) -> dict[str, np.ndarray
         "reward": rng.random((steps, envs)).astype(np.float32),
         "done": rng.random((steps, envs)) < 0.1,
         "next_obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
-    }
-
-
-def dqn_batch(seed: int, size: int = 32) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    return {
-        "obs": torch.randn(size, 4, generator=gen),
-        "action": torch.randint(0, 2, (size,), generator=gen),
-        "reward": torch.rand(size, generator=gen),
-        "gamma_n": torch.full((size,), 0.97),
-        "done": torch.rand(size, generator=gen) < 0.1,
-        "next_obs": torch.randn(size, 4, generator=gen),
     }
 
 
@@ -273,7 +262,7 @@ def test_dqn_target_network_is_copied_every_target_update_freq_iterations() -> N
     assert same_state(policy.learn_mode.state_dict()["target_model"], initial)
     snapshot = initial
     for it in range(1, 8):
-        policy.learn_mode.forward(dqn_batch(it))
+        policy.learn_mode.forward(dqn_batch(it, size=32, done_rate=0.1))
         model = policy.model.state_dict()
         target = policy.learn_mode.state_dict()["target_model"]
         if it % 3 == 0:
@@ -296,7 +285,7 @@ def test_dqn_update_uses_double_q_target_without_bootstrap_at_done() -> None:
     state = policy.learn_mode.state_dict()
     state["target_model"] = target_net.state_dict()
     policy.learn_mode.load_state_dict(state)
-    batch = dqn_batch(0, size=64)
+    batch = dqn_batch(0, size=64, done_rate=0.1)
     batch["done"] = torch.tensor([True, False] * 32)
     with torch.no_grad():
         next_action = policy.model(batch["next_obs"]).argmax(-1, keepdim=True)  # chosen by the online net
