@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ding_lite.policy import Policy
+
+
+def cartpole_rollout(steps: int = 32, envs: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+    """A seeded random on-policy rollout, arrays of shape (steps, envs, ...), about 10 % episode ends."""
+    rng = np.random.default_rng(seed)
+    return {
+        "obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
+        "action": rng.integers(0, 2, (steps, envs)),
+        "reward": rng.random((steps, envs)).astype(np.float32),
+        "done": rng.random((steps, envs)) < 0.1,
+        "next_obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
+    }
 
 
 def dqn_batch(seed: int, size: int = 16, done_rate: float = 0.2) -> dict[str, torch.Tensor]:

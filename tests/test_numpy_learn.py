@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from learn_helpers import assert_same_learn_state, dqn_batch
+from learn_helpers import assert_same_learn_state, cartpole_rollout, dqn_batch
 
 from ding_lite.checkpoint.resume_guard import check_resume_config
 from ding_lite.config import compile_config, read_config
@@ -39,17 +39,6 @@ def twin_policies(name: str, model: dict[str, Any] | None = None, **learn: Any) 
         torch.manual_seed(0)
         policies.append(POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy))
     return policies[0], policies[1]
-
-
-def cartpole_rollout(steps: int = 32, envs: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {
-        "obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
-        "action": rng.integers(0, 2, (steps, envs)),
-        "reward": rng.random((steps, envs)).astype(np.float32),
-        "done": rng.random((steps, envs)) < 0.1,
-        "next_obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
-    }
 
 
 # --------------------------------------------------------------------------- PPO

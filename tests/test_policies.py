@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from learn_helpers import dqn_batch
+from learn_helpers import cartpole_rollout, dqn_batch
 
 from ding_lite.config import compile_config, read_config
 from ding_lite.data import NStepTransitions, ReplayBuffer
@@ -45,17 +45,6 @@ def make_policy(cfg: Any, torch_seed: int = 0) -> Policy:
     return POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
 
 
-def random_rollout(steps: int, envs: int, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {
-        "obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
-        "action": rng.integers(0, 2, (steps, envs)),
-        "reward": rng.random((steps, envs)).astype(np.float32),
-        "done": rng.random((steps, envs)) < 0.1,
-        "next_obs": rng.standard_normal((steps, envs, 4)).astype(np.float32),
-    }
-
-
 def same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
 
@@ -67,7 +56,7 @@ def same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 def test_ppo_train_batches_count_and_keys(steps: int, envs: int, batch_size: int, epochs: int) -> None:
     cfg = compiled("ppo", learn__batch_size=batch_size, learn__epoch_per_collect=epochs)
     policy = make_policy(cfg)
-    batches = list(policy.learn_mode.train_batches(random_rollout(steps, envs)))
+    batches = list(policy.learn_mode.train_batches(cartpole_rollout(steps, envs)))
     total = steps * envs
     assert len(batches) == epochs * math.ceil(total / batch_size)
     for batch in batches:
@@ -82,7 +71,7 @@ def test_ppo_train_batches_count_and_keys(steps: int, envs: int, batch_size: int
     for epoch in range(epochs):
         seen = torch.cat([b["obs"] for b in batches[epoch * per_epoch : (epoch + 1) * per_epoch]])
         assert seen.shape[0] == total
-        expected = torch.from_numpy(random_rollout(steps, envs)["obs"].reshape(total, 4))
+        expected = torch.from_numpy(cartpole_rollout(steps, envs)["obs"].reshape(total, 4))
         assert torch.equal(seen[seen[:, 0].argsort()], expected[expected[:, 0].argsort()])
 
 
@@ -150,7 +139,7 @@ def test_ppo_gae_matches_hand_computation(monkeypatch: pytest.MonkeyPatch, ignor
 def test_ppo_updates_on_a_fixed_batch_improve_the_objective() -> None:
     cfg = compiled("ppo")
     policy = make_policy(cfg)
-    batch = next(iter(policy.learn_mode.train_batches(random_rollout(16, 8))))
+    batch = next(iter(policy.learn_mode.train_batches(cartpole_rollout(16, 8))))
     before = copy.deepcopy(policy.model.state_dict())
     logs = [policy.learn_mode.forward(batch) for _ in range(6)]
     assert set(logs[0]) == set(policy.learn_mode.monitor_vars())
