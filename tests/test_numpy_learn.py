@@ -149,3 +149,22 @@ def test_single_thread_compute_sets_torch_and_numpy_blas_to_one_thread() -> None
     single_thread_compute()
     assert torch.get_num_threads() == 1
     assert [get() for get, _ in found] == [1] * len(found)
+
+
+def test_auto_backend_falls_back_to_torch_for_float64_models() -> None:
+    cfg = compiled("cartpole_dqn")
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        policy = POLICY_REGISTRY.get("dqn")(cfg.policy)
+    finally:
+        torch.set_default_dtype(default)
+    assert policy._numpy is None  # type: ignore[attr-defined]
+    policy.learn_mode.forward({k: v.double() if v.is_floating_point() else v for k, v in dqn_batch(0).items()})
+    cfg.policy.learn.backend = "numpy"
+    torch.set_default_dtype(torch.float64)
+    try:
+        with pytest.raises(ConfigError, match="not all contiguous float32 CPU tensors"):
+            POLICY_REGISTRY.get("dqn")(cfg.policy)
+    finally:
+        torch.set_default_dtype(default)

@@ -20,7 +20,7 @@ class ParamSet:
         self.params = list(params)
         for param in self.params:
             if param.dtype != torch.float32 or not param.is_contiguous() or param.device.type != "cpu":
-                raise ValueError("NumPy learning needs contiguous float32 CPU parameters")
+                raise ValueError(f"NumPy learning needs contiguous float32 CPU parameters, got {param.dtype}")
         self.values = [param.detach().numpy() for param in self.params]
         self.size = sum(v.size for v in self.values)
         self.grad = np.zeros(self.size, dtype=np.float32)

@@ -200,6 +200,11 @@ class Policy:
 LEARN_BACKENDS = ("auto", "numpy", "torch")
 
 
+def numpy_compatible(param: torch.Tensor) -> bool:
+    """Whether NumPy can update this parameter in place through a view of its memory."""
+    return param.dtype == torch.float32 and param.device.type == "cpu" and param.is_contiguous()
+
+
 def use_numpy_learning(policy: Policy, obstacle: str | None) -> bool:
     """Whether the update runs in NumPy (``policy.learn.backend``).
 
@@ -211,6 +216,8 @@ def use_numpy_learning(policy: Policy, obstacle: str | None) -> bool:
         raise ConfigError(f"policy.learn.backend is '{backend}'; use one of {', '.join(LEARN_BACKENDS)}")
     if policy.frozen_parameters and obstacle is None:
         obstacle = "policy.freeze is set (frozen parameters train with backend='torch')"
+    if obstacle is None and not all(numpy_compatible(p) for p in policy.model.parameters()):
+        obstacle = "the model's parameters are not all contiguous float32 CPU tensors"
     if backend == "numpy" and obstacle is not None:
         raise ConfigError(f"policy.learn.backend='numpy' is not possible here: {obstacle}; use 'auto' or 'torch'")
     return backend != "torch" and obstacle is None
