@@ -25,6 +25,7 @@ class DenseChain:
         self.relu = [True] * (len(layers) - 1) + [relu_last]
         self.weight_grads: list[np.ndarray] = []
         self.bias_grads: list[np.ndarray] = []
+        self.trainable = params is not None
         if params is not None:
             self.weight_grads = [params.grad_of(layer.weight) for layer in layers]
             self.bias_grads = [params.grad_of(layer.bias) for layer in layers]
@@ -63,7 +64,7 @@ class DenseChain:
         ``param_grads=False`` only passes the gradient through (the parameters' gradients are left as they
         are); ``input_grad=False`` skips the gradient of the chain's input and returns None.
         """
-        if param_grads and not self.weight_grads:
+        if param_grads and not self.trainable:
             raise RuntimeError("this chain's parameters belong to no ParamSet; use param_grads=False")
         last = len(self.weights) - 1
         for i in range(last, -1, -1):

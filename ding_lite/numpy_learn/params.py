@@ -40,6 +40,10 @@ class ParamSet:
         """The gradient view of one parameter (which must belong to this set)."""
         return self.grads[self._index[id(param)]]
 
+    def value_of(self, param: torch.Tensor) -> np.ndarray:
+        """The NumPy view of one parameter (which must belong to this set)."""
+        return self.values[self._index[id(param)]]
+
     def owns(self, param: torch.Tensor) -> bool:
         return id(param) in self._index
 

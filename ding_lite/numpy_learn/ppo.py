@@ -1,4 +1,4 @@
-"""PPO's update for a discrete-action ``VAC`` in NumPy: the same loss and gradients as the torch path.
+"""PPO's update for the built-in ``VAC`` in NumPy: the same loss and gradients as the torch path.
 
 The loss is DI-engine's: clipped surrogate on normalised advantages, clipped value loss weighted by
 ``value_weight``, minus ``entropy_weight`` times the entropy; then gradient clipping and Adam. Where
@@ -14,16 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from ding_lite.model.common import ReparameterizationHead
 from ding_lite.model.numpy_infer import linears
 from ding_lite.model.vac import VAC
+from ding_lite.numpy_learn.actors import CategoricalActor, GaussianActor
 from ding_lite.numpy_learn.adam import NumpyAdam
 from ding_lite.numpy_learn.dense import DenseChain
 from ding_lite.numpy_learn.params import ParamSet
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def tie_split(
@@ -36,40 +33,41 @@ def tie_split(
 
 
 class NumpyPPO:
-    """Optimizer and update of a discrete ``VAC``; ``optimizer`` has torch Adam's ``state_dict`` layout."""
+    """Optimizer and update of a ``VAC`` (discrete or continuous actions); ``optimizer`` has torch Adam's
+    ``state_dict`` layout."""
 
     def __init__(self, model: VAC, learn_cfg: Mapping[str, Any]) -> None:
         self.cfg = learn_cfg
         self.params = ParamSet(list(model.parameters()))
         self.optimizer = NumpyAdam(self.params, lr=float(learn_cfg["learning_rate"]))
         self.encoder = DenseChain(linears(model.encoder), self.params, relu_last=True)
-        self.actor = DenseChain(linears(model.actor_head), self.params)
         self.critic = DenseChain(linears(model.critic_head), self.params)
+        head = model.actor_head
+        self.actor: CategoricalActor | GaussianActor
+        if isinstance(head, ReparameterizationHead):
+            self.actor = GaussianActor(head, self.params)
+        else:
+            self.actor = CategoricalActor(DenseChain(linears(head), self.params))
 
     def value(self, obs: np.ndarray) -> np.ndarray:
         return self.critic(self.encoder(obs))[:, 0]
 
     def log_prob(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
-        log_probs = log_softmax(self.actor(self.encoder(obs)))
-        return log_probs[np.arange(len(action)), action]
+        return self.actor.log_prob(self.encoder(obs), action)
 
     def update(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
         cfg = self.cfg
         clip = float(cfg["clip_ratio"])
         value_weight, entropy_weight = float(cfg["value_weight"]), float(cfg["entropy_weight"])
-        obs, action = batch["obs"].numpy(), batch["action"].numpy().astype(np.int64)
+        obs, action = batch["obs"].numpy(), batch["action"].numpy()
         logp_old, raw_adv = batch["logp_old"].numpy(), batch["adv"].numpy()
         value_old, ret = batch["value_old"].numpy(), batch["return"].numpy()
         size = len(obs)
-        rows = np.arange(size)
         adv = (raw_adv - raw_adv.mean()) / (raw_adv.std(ddof=1) + 1e-8) if cfg["adv_norm"] else raw_adv
 
         feature = self.encoder.forward(obs)
-        log_probs = log_softmax(self.actor.forward(feature))
+        logp, entropy = self.actor.forward(feature, action)
         value = self.critic.forward(feature)[:, 0]
-        probs = np.exp(log_probs)
-        logp = log_probs[rows, action]
-        entropy = -(probs * log_probs).sum(axis=1)
 
         ratio = np.exp(logp - logp_old)
         in_range = (ratio >= 1 - clip) & (ratio <= 1 + clip)
@@ -83,13 +81,11 @@ class NumpyPPO:
 
         d_ratio = tie_split(surr1, surr2, surr1 < surr2, adv, adv * in_range)
         d_logp = -d_ratio * ratio / size
-        d_logits = -probs * d_logp[:, None]
-        d_logits[rows, action] += d_logp
-        d_logits += (entropy_weight / size) * probs * (log_probs + entropy[:, None])
+        d_entropy = np.full(size, -entropy_weight / size, dtype=np.float32)
         delta_in_range = np.abs(value - value_old) <= clip
         d_value = tie_split(err1, err2, err1 > err2, -2 * (ret - value), -2 * (ret - value_clipped) * delta_in_range)
         d_value *= 0.5 * value_weight / size
-        d_feature = self.actor.backward(d_logits.astype(np.float32))
+        d_feature = self.actor.backward(d_logp, d_entropy)
         d_feature += self.critic.backward(d_value.astype(np.float32)[:, None])
         self.encoder.backward(d_feature, input_grad=False)
         self.params.clip(cfg["grad_clip_type"], float(cfg["grad_clip_value"]))

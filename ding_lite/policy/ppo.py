@@ -115,8 +115,6 @@ class PPOPolicy(Policy):
     def _numpy_obstacle(self) -> str | None:
         if type(self._model) is not VAC:
             return f"the model is a {type(self._model).__name__}, not the built-in VAC"
-        if self._continuous:
-            return "continuous-action PPO learns with torch"
         return None
 
     def _orthogonal_init(self) -> None:
