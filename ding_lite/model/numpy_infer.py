@@ -3,7 +3,8 @@
 On a small CPU a torch call costs tens of microseconds of overhead per layer, more than the matmuls
 themselves; NumPy does the same forward for a batch of 8 observations in a fraction of the time. The
 weights are NumPy *views* of the torch parameters (no copies), so optimizer steps and ``load_state_dict``
-(both in-place) are seen immediately and there is nothing to synchronise. Learning still uses torch.
+(both in-place) are seen immediately and there is nothing to synchronise. (Learning has its own NumPy
+passes: ``ding_lite.numpy_learn``.)
 """
 
 from __future__ import annotations

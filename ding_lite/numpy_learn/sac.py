@@ -20,7 +20,6 @@ cancel (up to float rounding); here they are left out.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -30,12 +29,10 @@ import torch
 from ding_lite.model.common import ReparameterizationHead
 from ding_lite.model.numpy_infer import linears
 from ding_lite.model.qac import ContinuousQAC
+from ding_lite.numpy_learn.actors import HALF_LOG_2PI, LOG_SIGMA_MAX, LOG_SIGMA_MIN
 from ding_lite.numpy_learn.adam import NumpyAdam
 from ding_lite.numpy_learn.dense import DenseChain
 from ding_lite.numpy_learn.params import ParamSet
-
-HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-LOG_SIGMA_MIN, LOG_SIGMA_MAX = -20.0, 2.0
 
 
 class Sample(NamedTuple):
