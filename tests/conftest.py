@@ -1,14 +1,19 @@
-"""Shared fixtures: running the ``ding`` command in a subprocess, as a user would."""
+"""Shared fixtures: running the ``ding`` command in a subprocess, as a user would; and no test leaking
+process-wide state (compute threads, random generators, the default dtype) into the next."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+
+from ding_lite.utils.threads import blas_threads, set_blas_threads
 
 # The console script installed next to the interpreter running the tests (``pip install -e .``);
 # ``python -m ding_lite.entry.cli`` is the same program when the script is not there.
@@ -37,3 +42,18 @@ def run_ding() -> RunDing:
         )
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_state() -> Iterator[None]:
+    """Pipelines run in-process set one compute thread and seed the global generators; tests that compare
+    numbers must not depend on which test ran before them."""
+    threads, blas = torch.get_num_threads(), blas_threads()
+    torch_rng, numpy_rng, dtype = torch.get_rng_state(), np.random.get_state(), torch.get_default_dtype()
+    yield
+    torch.set_num_threads(threads)
+    if blas:
+        set_blas_threads(blas[0])
+    torch.set_rng_state(torch_rng)
+    np.random.set_state(numpy_rng)
+    torch.set_default_dtype(dtype)

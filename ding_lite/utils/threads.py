@@ -11,12 +11,14 @@ from __future__ import annotations
 import ctypes
 import logging
 from pathlib import Path
+from typing import Any
 
 import torch
 
 log = logging.getLogger("ding_lite")
 
-_SETTERS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads")
+_PREFIXES = ("scipy_openblas_", "openblas_")  # NumPy >= 2 wheels, older NumPy wheels and plain OpenBLAS
+_SUFFIXES = ("64_", "")
 
 
 def loaded_openblas() -> list[str]:
@@ -28,18 +30,34 @@ def loaded_openblas() -> list[str]:
     return sorted(p for p in paths if p.startswith("/"))
 
 
-def single_thread_compute() -> None:
-    """Use one thread for torch's and NumPy's numeric kernels (a no-op where a setter is not found)."""
-    torch.set_num_threads(1)
+def _openblas_calls(verb: str) -> list[Any]:
+    """``openblas_{verb}_num_threads`` of every loaded OpenBLAS, under whichever symbol name it exports."""
+    calls = []
     for path in loaded_openblas():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in _SETTERS:
-            setter = getattr(lib, name, None)
-            if setter is not None:
-                setter(ctypes.c_int(1))
-                break
+        names = [f"{prefix}{verb}_num_threads{suffix}" for prefix in _PREFIXES for suffix in _SUFFIXES]
+        found = next((getattr(lib, name) for name in names if hasattr(lib, name)), None)
+        if found is None:
+            log.debug("no %s_num_threads found in %s", verb, path)
         else:
-            log.debug("no thread setter found in %s", path)
+            calls.append(found)
+    return calls
+
+
+def blas_threads() -> list[int]:
+    """The thread count of each loaded OpenBLAS (NumPy's), in ``loaded_openblas()`` order."""
+    return [int(get()) for get in _openblas_calls("get")]
+
+
+def set_blas_threads(count: int) -> None:
+    for put in _openblas_calls("set"):
+        put(ctypes.c_int(count))
+
+
+def single_thread_compute() -> None:
+    """Use one thread for torch's and NumPy's numeric kernels (a no-op where a setter is not found)."""
+    torch.set_num_threads(1)
+    set_blas_threads(1)
