@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup quickstart test lint bench bench-finetune clean
+.PHONY: setup quickstart test lint wheel-check bench bench-finetune clean
 
 $(BIN)/ding: setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ lint: setup
 
 test: lint  ## lint, type-check and run the whole test suite
 	$(BIN)/python -m pytest -q
+
+wheel-check:  ## build the wheel, install it in a fresh venv outside the repo, train, eval and inspect there
+	bash .ci/wheel_check $(PYTHON)
 
 bench: setup  ## print the speed figures (bench/README.md)
 	$(BIN)/python -m compileall -q ding_lite entry  # as an installed package has it (PYTHONDONTWRITEBYTECODE)

@@ -1,23 +1,25 @@
-from setuptools import setup
+"""Packaging: every package under ``ding_lite/`` and ``entry/`` is found, none listed by hand.
+
+``entry/`` is installed as ``ding_lite.entry``. The version is read from ``ding_lite/__init__.py``, so
+``ding --version``, ``ding_lite.__version__`` and the wheel's metadata say the same.
+"""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).resolve().parent
+VERSION = re.search(r'^__version__ = "([^"]+)"', (HERE / "ding_lite" / "__init__.py").read_text(), re.M)
+assert VERSION is not None, "ding_lite/__init__.py must define __version__"
+ENTRY_PACKAGES = ["ding_lite.entry", *(f"ding_lite.entry.{name}" for name in find_packages("entry"))]
 
 setup(
     name="ding_lite",
-    version="0.1.0",
+    version=VERSION.group(1),
     description="A small DI-engine-style reinforcement-learning engine whose checkpoints you can trust",
     python_requires=">=3.10",
-    packages=[
-        "ding_lite",
-        "ding_lite.checkpoint",
-        "ding_lite.config",
-        "ding_lite.data",
-        "ding_lite.envs",
-        "ding_lite.learner",
-        "ding_lite.model",
-        "ding_lite.policy",
-        "ding_lite.utils",
-        "ding_lite.worker",
-        "ding_lite.entry",
-    ],
+    packages=[*find_packages(include=["ding_lite", "ding_lite.*"]), *ENTRY_PACKAGES],
     package_dir={"ding_lite.entry": "entry"},
     install_requires=[
         "torch>=2.1",
@@ -27,7 +29,7 @@ setup(
         "gymnasium>=0.29",
         "safetensors>=0.4",
     ],
-    extras_require={"dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14"]},
+    extras_require={"dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14", "build>=1.0"]},
     entry_points={
         "console_scripts": ["ding=ding_lite.console:console_main", "ding-lite=ding_lite.console:console_main"]
     },

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ding_lite import __version__
 from ding_lite.errors import DingLiteError, TrainingInterrupted
 
 MODES = ("serial", "serial_onpolicy", "eval")
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ding", description="ding_lite: DI-engine-style RL with trustworthy checkpoints"
     )
+    parser.add_argument("--version", action="version", version=f"ding_lite {__version__}")
     parser.add_argument("-m", "--mode", required=True, choices=MODES, help="serial (off-policy), serial_onpolicy, eval")
     parser.add_argument("-c", "--config", required=True, help="config file defining main_config and create_config")
     parser.add_argument("-s", "--seed", type=int, action="append", help="seed (repeat for one run per seed; default 0)")
