@@ -86,7 +86,7 @@ class Experiment:
         if not request.requested:
             return
         self.learner.env_step = self.collector.env_step
-        path = self.learner.save_checkpoint()
+        path = self.learner.save_checkpoint(logged=False)
         self.write_result(stop=False, interrupted=request.signal_name)
         self.close()
         raise TrainingInterrupted(str(request.signal_name), request.signal_number, str(path), self.learner.train_iter)

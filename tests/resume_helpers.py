@@ -6,11 +6,12 @@ runs short and the checkpoints frequent. "Identical" experiments (:func:`assert_
 
 * the final checkpoint (the file ``ckpt/latest`` names, ``iteration_<N>.pth.tar``) and ``ckpt_best`` hold
   equal keys and bit-equal tensors for ``model``, ``target_model``, every ``optimizer*``, ``last_iter``,
-  ``last_step``, and equal ding_lite training state (everything but the config, which records how the run
-  was started, and the text-log byte counts, which contain wall-clock throughput);
+  ``last_step``, and equal ding_lite training state, text-log positions included (everything but the
+  config, which records how the run was started);
 * ``result.json`` is equal on every key except ``wall_time_s`` and ``interrupted``;
 * every TensorBoard scalar series has the same ``(step, value)`` points with strictly increasing steps;
-  tags containing ``per_sec`` (wall-clock throughput) are compared on their steps only.
+  tags containing ``per_sec`` (wall-clock throughput) are compared on their steps only;
+* every text log (``log/<worker>/<worker>_logger.txt``) has the same lines, timestamps aside.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,7 +199,9 @@ def differences(a: Any, b: Any, where: str) -> list[str]:
     return [] if type(a) is type(b) and a == b else [f"{where}: {a!r} vs {b!r}"]
 
 
-def checkpoint_differences(a_path: Path, b_path: Path) -> list[str]:
+def checkpoint_differences(a_path: Path, b_path: Path, text_positions: bool = True) -> list[str]:
+    """Differences of two checkpoints' learn state and ding_lite state (text-log byte positions only when
+    ``text_positions``: logs name checkpoint paths, so experiments of other names have other sizes)."""
     a, b = load(a_path), load(b_path)
     if set(a) != set(b):
         return [f"top-level keys {sorted(a)} vs {sorted(b)}"]
@@ -207,8 +211,8 @@ def checkpoint_differences(a_path: Path, b_path: Path) -> list[str]:
     extras_a, extras_b = dict(a.get("ding_lite", {})), dict(b.get("ding_lite", {}))
     for extras in (extras_a, extras_b):
         extras.pop("config", None)  # how the run was started (resume_training, load path): differs by design
-        if isinstance(extras.get("logs"), Mapping):
-            extras["logs"] = {"scalar_events": extras["logs"].get("scalar_events")}
+        if not text_positions:
+            extras["logs"] = {"scalar_events": extras["logs"]["scalar_events"]}
     return diffs + differences(extras_a, extras_b, "ding_lite")
 
 
@@ -254,6 +258,36 @@ def scalar_differences(straight: Path, other: Path) -> list[str]:
     return diffs
 
 
+TIMESTAMP = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] ")
+
+
+def text_logs(exp_dir: Path) -> dict[str, list[str]]:
+    """Every text log of ``<exp>/log`` as lines without their timestamps, the experiment's name as ``<exp>``."""
+    logs = {}
+    for path in sorted((exp_dir / "log").glob("*/*_logger.txt")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        logs[path.name] = [TIMESTAMP.sub("", line).replace(exp_dir.name, "<exp>") for line in lines]
+    return logs
+
+
+def text_log_differences(straight: Path, other: Path) -> list[str]:
+    a, b = text_logs(straight), text_logs(other)
+    assert a, f"{straight} has no text logs"
+    if sorted(a) != sorted(b):
+        return [f"text logs differ: {sorted(a)} vs {sorted(b)}"]
+    diffs = []
+    for name in a:
+        if a[name] != b[name]:
+            first = next(
+                (i for i, (x, y) in enumerate(zip(a[name], b[name])) if x != y), min(len(a[name]), len(b[name]))
+            )
+            diffs.append(
+                f"{name} from line {first + 1}: straight {a[name][first : first + 2]} vs resumed "
+                f"{b[name][first : first + 2]} ({len(a[name])} vs {len(b[name])} lines)"
+            )
+    return diffs
+
+
 def read_result(exp_dir: Path) -> dict[str, Any]:
     return json.loads((exp_dir / "result.json").read_text())
 
@@ -271,8 +305,10 @@ def assert_identical(straight: Path, other: Path, n: int, also_ignore: Sequence[
     assert latest_name(straight) == final, f"{straight}: latest names {latest_name(straight)}, expected {final}"
     assert latest_name(other) == final, f"{other}: latest names {latest_name(other)}, expected {final}"
     diffs = result_differences(straight, other, also_ignore) + scalar_differences(straight, other)
+    diffs += text_log_differences(straight, other)
     for name in (final, "ckpt_best.pth.tar"):
-        diffs += [f"{name} {d}" for d in checkpoint_differences(ckpt_dir(straight) / name, ckpt_dir(other) / name)]
+        pair = (ckpt_dir(straight) / name, ckpt_dir(other) / name)
+        diffs += [f"{name} {d}" for d in checkpoint_differences(*pair, text_positions=straight.name == other.name)]
     assert not diffs, f"{other} differs from the straight run {straight} in {len(diffs)} ways:\n" + "\n".join(
         diffs[:12]
     )

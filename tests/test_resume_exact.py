@@ -213,6 +213,29 @@ def test_sigkill_at_random_moments_then_resume_equals_straight_run(
     assert not not_newest, f"kills at {first}, {second}: " + "; ".join(not_newest)
 
 
+# Three kills, each resumed: the second and third resumes start from checkpoints written by resumed runs,
+# and the kills come after evaluations and logs that the next resume must cut away again.
+THREE_KILLS = {
+    "dqn": (("eval", 80), ("checkpoint", 150), ("eval", 240)),
+    "ppo": (("eval", 64), ("checkpoint", 100), ("eval", 128)),
+}
+
+
+@ALGOS
+def test_three_sigkills_in_one_run_end_with_the_logs_and_checkpoints_of_a_straight_run(
+    algo: Algo, tmp_path: Path, straight: Callable[[Algo], Path]
+) -> None:
+    exp_dir = tmp_path / EXP
+    kill_at(Running(*algo.args(tmp_path, algo.n), cwd=tmp_path), exp_dir, THREE_KILLS[algo.name][0])
+    for moment in THREE_KILLS[algo.name][1:]:
+        kill_at(Running(*algo.args(tmp_path, algo.n), "--resume", cwd=tmp_path), exp_dir, moment)
+    check_ok(ding(*algo.args(tmp_path, algo.n), "--resume", cwd=tmp_path))
+    assert_identical(straight(algo), exp_dir, algo.n)  # text logs line for line, checkpoints entry for entry
+    for name in (f"iteration_{algo.n}.pth.tar", "ckpt_best.pth.tar"):
+        positions = load(ckpt_dir(exp_dir) / name)["ding_lite"]["logs"]["text_bytes"]
+        assert sorted(positions) == ["collector", "evaluator", "learner"], f"{name}: {positions}"
+
+
 def test_kill_before_any_checkpoint_refuses_to_resume_and_a_plain_rerun_matches(
     tmp_path: Path, straight: Callable[[Algo], Path]
 ) -> None:

@@ -61,7 +61,7 @@ class BaseLearner:
         self.extra_state: Callable[[], dict[str, Any]] | None = None
         self._hooks: dict[str, list[LearnerHook]] = {p: [] for p in POSITIONS}
         self._monitor: dict[str, list[float]] = {}
-        self._deferred_saves: list[str] | None = None
+        self._deferred_saves: list[tuple[str, bool]] | None = None
         # called with (state, path) after a checkpoint is read and before anything is restored from it
         self.before_load: Callable[[dict[str, Any], Path], None] | None = None
         for hook in build_hooks(cfg["hook"]):
@@ -92,8 +92,8 @@ class BaseLearner:
             pending = self._deferred_saves
         finally:
             self._deferred_saves = None
-        for name in dict.fromkeys(pending):
-            self._write_checkpoint(name)
+        for name, logged in dict.fromkeys(pending):
+            self._write_checkpoint(name, logged)
 
     def train(self, batch: Any, env_step: int) -> dict[str, float]:
         """One policy update: before_iter hooks, update, ``train_iter += 1``, after_iter hooks."""
@@ -142,22 +142,28 @@ class BaseLearner:
         state[ckpt_io.EXTRAS] = extras
         return state
 
-    def save_checkpoint(self, name: str | None = None) -> Path:
+    def save_checkpoint(self, name: str | None = None, *, logged: bool = True) -> Path:
         """Write ``<exp>/ckpt/<name>`` (default ``iteration_<train_iter>.pth.tar``) atomically, then point
         ``latest`` at it and apply retention (``keep_last_n``). Called from a hook, the write happens when
-        every hook of that position has run."""
+        every hook of that position has run.
+
+        ``logged``: a line in the learner's text log, written before the state is captured so that a run
+        resumed from this checkpoint keeps it. Saves that end a run (its end, ``--train-iter``, SIGTERM) are
+        not logged: an interrupted and resumed run's log then equals an uninterrupted one's.
+        """
         name = name or ckpt_io.iteration_name(self.train_iter)
         if self._deferred_saves is not None:
-            self._deferred_saves.append(name)
+            self._deferred_saves.append((name, logged))
             return self.ckpt_dir / name
-        return self._write_checkpoint(name)
+        return self._write_checkpoint(name, logged)
 
-    def _write_checkpoint(self, name: str) -> Path:
+    def _write_checkpoint(self, name: str, logged: bool) -> Path:
         path = self.ckpt_dir / name
+        if logged:
+            self.logger.text("learner", f"checkpoint {path}")
         ckpt_io.save_checkpoint(self.checkpoint_state(), path)
         store.write_latest(self.ckpt_dir, path.name)
         store.prune_iterations(self.ckpt_dir, int(self.cfg.get("keep_last_n", 5)))
-        self.logger.text("learner", f"saved checkpoint {path}")
         return path
 
     def load_checkpoint(self, path: str | Path) -> dict[str, Any]:

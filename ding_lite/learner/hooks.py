@@ -73,7 +73,7 @@ class SaveCkptHook(LearnerHook):
             freq = int(self.ext_args.get("freq", 10000))
             if freq <= 0 or learner.train_iter % freq != 0:
                 return
-        learner.save_checkpoint()
+        learner.save_checkpoint(logged=self.position != "after_run")
 
 
 @HOOK_REGISTRY.register("log_show")

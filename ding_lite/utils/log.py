@@ -27,6 +27,7 @@ class ExperimentLogger:
         self._use_tb = tensorboard
         self._writer: Any = None
         self._files: dict[str, IO[str]] = {}
+        self._restored_bytes: dict[str, int] = {}  # text-log positions of a resumed checkpoint
         self.scalar_count = 0  # scalar events handed to the writer; a checkpoint records it
 
     @property
@@ -56,10 +57,15 @@ class ExperimentLogger:
             self._writer.flush()
 
     def state_dict(self) -> dict[str, Any]:
-        """How much of each log belongs to the present moment (flushed first, so it is all on disk)."""
+        """How much of each log belongs to the present moment (flushed first, so it is all on disk).
+
+        A log not written since a resume keeps the position the resumed checkpoint gave it, so a second
+        resume can still cut it back.
+        """
         self.flush()
-        sizes = {worker: handle.tell() for worker, handle in self._files.items()}
-        return {"scalar_events": self.scalar_count, "text_bytes": sizes}
+        sizes = dict(self._restored_bytes)
+        sizes.update({worker: handle.tell() for worker, handle in self._files.items()})
+        return {"scalar_events": self.scalar_count, "text_bytes": dict(sorted(sizes.items()))}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Cut the logs back to a checkpoint's moment: later TensorBoard events and text lines go."""
@@ -67,6 +73,7 @@ class ExperimentLogger:
 
         self.close()
         sizes = state.get("text_bytes", {})
+        self._restored_bytes = {str(worker): int(size) for worker, size in sizes.items()}
         for path in self.log_dir.glob("*/*_logger.txt"):
             worker = path.parent.name
             keep = int(sizes.get(worker, 0))

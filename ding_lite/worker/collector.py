@@ -161,7 +161,7 @@ class SampleCollector:
         self.logger.text(
             "collector",
             f"train_iter {train_iter} env_step {self.env_step} episodes {len(returns)} "
-            f"reward_mean {values['reward_mean']:.2f} envstep/s {values['avg_envstep_per_sec']:.0f}",
+            f"reward_mean {values['reward_mean']:.2f}",  # no wall-clock figures: a resumed log equals a straight one
         )
         self._last_print_iter = train_iter
         self._returns.clear()
