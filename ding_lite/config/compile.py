@@ -24,6 +24,7 @@ from easydict import EasyDict
 
 from ding_lite.config.loader import format_python, to_plain
 from ding_lite.config.validate import merge_strict
+from ding_lite.config.values import check_values
 from ding_lite.errors import ConfigError
 from ding_lite.utils.registry import UnknownNameError
 
@@ -149,7 +150,7 @@ def compile_config(
     ``cfg`` is ``main_config`` (with ``create_cfg``) or the pair ``(main_config, create_config)``.
     ``renew_dir=False`` reuses an existing experiment directory (evaluation does).
     """
-    from ding_lite.components import default_tree
+    from ding_lite.components import ENV_REGISTRY, default_tree
 
     if isinstance(cfg, tuple):
         main, create = cfg
@@ -164,6 +165,10 @@ def compile_config(
         raise ConfigError(f"{err} (in {source}, create_config)") from None
     compiled = merge_strict(defaults, tree, source=source)
     compiled["seed"] = int(seed)
+    check_values(compiled, source)
+    env_problem = ENV_REGISTRY.get(types["env"]).config_problem(compiled["env"], source)
+    if env_problem is not None:
+        raise ConfigError(env_problem)
     if save_cfg:
         resume = bool(compiled["policy"]["learn"].get("resume_training", False))
         compiled["exp_name"] = prepare_exp_dir(str(compiled["exp_name"]), resume=resume, renew_dir=renew_dir)

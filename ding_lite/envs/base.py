@@ -79,6 +79,12 @@ class BaseEnv(abc.ABC):
         """The env-type-specific config keys this type reads, with their defaults."""
         return {}
 
+    @classmethod
+    def config_problem(cls, cfg: Mapping[str, Any], source: str) -> str | None:
+        """Why the compiled env section of the config file ``source`` can never make this env, as one
+        sentence naming the key; None when it can. Checked before a run writes anything."""
+        return None
+
     @abc.abstractmethod
     def seed(self, seed: int) -> None:
         """Make the next :meth:`reset` draw from a generator freshly seeded with ``seed``."""

@@ -68,6 +68,20 @@ class GymnasiumEnv(BaseEnv):
     def default_config(cls) -> dict[str, Any]:
         return {"env_id": "", "max_episode_steps": None}
 
+    @classmethod
+    def config_problem(cls, cfg: Mapping[str, Any], source: str) -> str | None:
+        import gymnasium
+        from gymnasium import error
+
+        env_id = str(cfg.get("env_id", "") or "")
+        if not env_id:
+            return f"config key 'env.env_id' is empty in {source}; set it to a Gymnasium id such as 'CartPole-v1'"
+        try:
+            gymnasium.spec(env_id)
+        except (error.Error, ModuleNotFoundError) as exc:
+            return f"config key 'env.env_id' is {env_id!r} in {source}, an id Gymnasium does not know ({exc})"
+        return None
+
     def seed(self, seed: int) -> None:
         self._pending_seed = int(seed)
 
