@@ -28,8 +28,13 @@ setup(
         "tensorboardX>=2.6",
         "gymnasium>=0.29",
         "safetensors>=0.4",
+        "pyarrow>=14",  # LeRobot-format datasets (Parquet)
+        "pillow>=10",  # PNG image features
     ],
-    extras_require={"dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14", "build>=1.0"]},
+    extras_require={
+        "dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14"],
+        "video": ["av>=12"],  # reading mp4 video features of LeRobot datasets
+    },
     entry_points={
         "console_scripts": ["ding=ding_lite.console:console_main", "ding-lite=ding_lite.console:console_main"]
     },

@@ -6,6 +6,8 @@
     ding ckpt verify EXP_DIR
     ding ckpt adapt SRC --config CFG.py --out DST [--exclude ...] [--include ...] [--rename OLD=NEW ...]
     ding export CKPT --out DIR [-c CFG.py]
+    ding record -c CFG.py --load-path CKPT --episodes N --out DIR [--task T] [--noise S] [--resume]
+    ding dataset info|verify DIR
 
 With several seeds each runs in turn; an experiment name containing ``seed<k>`` gets the run's seed
 substituted (``cartpole_dqn_seed0`` -> ``cartpole_dqn_seed1``), any other gets ``_seed<k>`` appended.
@@ -124,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ding_lite.entry import weights_cli
 
         return _guarded(lambda: weights_cli.run_export(argv[1:]))
+    if argv[:1] in (["record"], ["dataset"]):
+        from ding_lite.entry import dataset_cli
+
+        run_sub = dataset_cli.run_record if argv[0] == "record" else dataset_cli.run_dataset
+        return _guarded(lambda: run_sub(argv[1:]))
     args = build_parser().parse_args(argv)
     if args.quiet:
         logging.getLogger().setLevel(logging.WARNING)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 import struct
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import torch
 
 from ding_lite.errors import CheckpointError
+from ding_lite.utils.files import write_atomic
 
 MODEL = "model"
 TARGET_MODEL = "target_model"
@@ -44,27 +44,6 @@ _EOCD = b"PK\x05\x06"  # zip end-of-central-directory signature; the record is 2
 
 def iteration_name(train_iter: int) -> str:
     return f"iteration_{train_iter}.pth.tar"
-
-
-def write_atomic(path: str | Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that readers see the old file or the whole new one."""
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _end_record(data: bytes) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from ding_lite.checkpoint.io import write_atomic
+from ding_lite.utils.files import write_atomic
 
 _HEADER = 12  # u64 length + u32 crc of the length
 _FOOTER = 4  # u32 crc of the data

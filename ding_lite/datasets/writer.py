@@ -1,0 +1,317 @@
+"""Recording a v3.0 dataset: ``add_frame`` / ``save_episode`` / ``finalize``, every saved episode durable.
+
+    writer = DatasetWriter.create("datasets/x", fps=50, features={"observation.state": {...}, ...})
+    writer.add_frame({"observation.state": obs, "action": act, "task": "reach"})   # per step
+    writer.save_episode()                                                           # per episode
+    writer.finalize()
+
+Durability, where LeRobot keeps one data file open until ``finalize`` writes its footer (a crash loses
+the whole file): each episode is written as its own complete data file and its own episodes-metadata
+file, and ``tasks.parquet``, ``stats.json`` and ``info.json`` are rewritten; every file is written to a
+temporary name and renamed into place (``ding_lite.utils.files.write_atomic``). Once ``save_episode``
+returns, the episode is on disk in a dataset that LeRobot and ding_lite both read; a kill at any moment
+leaves every earlier episode readable. ``info.json`` is renamed last: files of an episode whose commit
+was cut short are removed by the next :meth:`DatasetWriter.resume`.
+
+``resume`` appends to an existing v3.0 dataset, whoever wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ding_lite.datasets import format as fmt
+from ding_lite.datasets.columns import huggingface_metadata, to_arrow
+from ding_lite.datasets.format import DatasetError, Feature
+from ding_lite.datasets.loading import read_parquet, read_tasks
+from ding_lite.datasets.stats import Stats, episode_stats, merge_all, to_json
+from ding_lite.utils.files import write_atomic
+
+
+class DatasetWriter:
+    def __init__(self, root: Path, info: dict[str, Any], tasks: list[str], stats: list[dict[str, Stats]]) -> None:
+        self.root = root
+        self.info = info
+        self.features = fmt.parse_features(info["features"], str(root / fmt.INFO_PATH))
+        self.recorded = [
+            n for n in self.features if n not in fmt.DEFAULT_FEATURES and self.features[n].dtype != "video"
+        ]
+        self.tasks = tasks
+        self._episode_stats = stats
+        self._frames: dict[str, list[np.ndarray]] = {name: [] for name in self.recorded}
+        self._frame_tasks: list[str] = []
+        self._data_files = len(list(root.glob(fmt.DATA_GLOB)))
+        self._episode_files = len(list(root.glob(fmt.EPISODES_GLOB)))
+
+    # --- opening -----------------------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, root: str | Path, fps: int, features: Mapping[str, Mapping[str, Any]], robot_type: str | None = None
+    ) -> DatasetWriter:
+        """A new dataset at ``root`` (which must not exist, or be an empty directory)."""
+        root = Path(root)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise DatasetError(f"'{root}' already exists and is not empty; pick a new folder or resume it")
+        if any(f.get("dtype") == "video" for f in features.values()):
+            raise DatasetError("video features are read but not written by ding_lite; record them as 'image'")
+        clash = sorted(set(features) & set(fmt.DEFAULT_FEATURES))
+        if clash:
+            raise DatasetError(f"features {clash} are filled in by the writer; leave them out")
+        parsed = fmt.parse_features({**features, **fmt.DEFAULT_FEATURES}, "the features given")
+        info = fmt.new_info(fps, parsed, robot_type)
+        root.mkdir(parents=True, exist_ok=True)
+        write_atomic(root / fmt.INFO_PATH, _json(info))
+        return cls(root, info, [], [])
+
+    @classmethod
+    def resume(cls, root: str | Path) -> DatasetWriter:
+        """Append to the v3.0 dataset at ``root``, after removing what an interrupted save left."""
+        root = Path(root)
+        info = fmt.read_info(root)
+        if info["codebase_version"] != fmt.CODEBASE_VERSION:
+            raise DatasetError(
+                f"'{root}' is a {info['codebase_version']} dataset; only v3.0 datasets can be appended to"
+            )
+        rows = _remove_uncommitted(root, info, _episode_rows(root).to_pylist())
+        tasks = read_tasks(root)[: int(info["total_tasks"])] if (root / fmt.TASKS_PATH).is_file() else []
+        writer = cls(root, info, tasks, [_row_stats(row, info["features"]) for row in rows])
+        if tasks:
+            write_atomic(root / fmt.TASKS_PATH, _tasks_parquet(tasks))
+        if rows:
+            write_atomic(root / fmt.STATS_PATH, _json(to_json(merge_all(writer._episode_stats))))
+        return writer
+
+    # --- recording ---------------------------------------------------------------------------------------
+    @property
+    def total_episodes(self) -> int:
+        return int(self.info["total_episodes"])
+
+    @property
+    def pending_frames(self) -> int:
+        return len(self._frame_tasks)
+
+    def add_frame(self, frame: Mapping[str, Any]) -> None:
+        """One frame: a value for every recorded feature and the ``task`` string (LeRobot's rule)."""
+        missing = [n for n in self.recorded if n not in frame] + ([] if "task" in frame else ["task"])
+        extra = [n for n in frame if n not in self.recorded and n != "task"]
+        if missing or extra:
+            raise DatasetError(
+                f"add_frame needs exactly {[*self.recorded, 'task']}; missing {missing}, unexpected {extra}"
+            )
+        for name in self.recorded:
+            self._frames[name].append(self._checked(self.features[name], frame[name]))
+        self._frame_tasks.append(str(frame["task"]))
+
+    def clear_episode(self) -> None:
+        for values in self._frames.values():
+            values.clear()
+        self._frame_tasks.clear()
+
+    def save_episode(self) -> int:
+        """Write the frames added since the last save as one episode; returns its episode_index."""
+        if self.pending_frames == 0:
+            raise DatasetError("save_episode: no frames were added since the last save")
+        values = {name: np.stack(self._frames[name]) for name in self.recorded}
+        episode = self.save_episode_arrays(values, list(self._frame_tasks))
+        self.clear_episode()
+        return episode
+
+    def save_episode_arrays(self, values: Mapping[str, np.ndarray], task: str | Sequence[str]) -> int:
+        """Write one whole episode given as arrays (frames, *shape) of every recorded feature, with one task
+        or one per frame; the same checks as ``add_frame``, without a Python call per frame."""
+        missing = [n for n in self.recorded if n not in values]
+        if missing or set(values) - set(self.recorded):
+            raise DatasetError(f"an episode needs exactly {self.recorded}; missing {missing}")
+        length = len(values[self.recorded[0]])
+        if length == 0 or any(len(values[n]) != length for n in self.recorded):
+            raise DatasetError(f"an episode needs the same number (>= 1) of frames of {self.recorded}")
+        frame_tasks = [task] * length if isinstance(task, str) else [str(t) for t in task]
+        values = {name: self._checked_column(self.features[name], np.asarray(values[name])) for name in self.recorded}
+        episode = self.total_episodes
+        start = int(self.info["total_frames"])
+        new_tasks = [t for t in dict.fromkeys(frame_tasks) if t not in self.tasks]
+        lookup = {task: i for i, task in enumerate([*self.tasks, *new_tasks])}
+        frame_index = np.arange(length, dtype=np.int64)
+        values.update(
+            timestamp=(frame_index / self.info["fps"]).astype(np.float32),
+            frame_index=frame_index,
+            episode_index=np.full(length, episode, dtype=np.int64),
+            index=start + frame_index,
+            task_index=np.array([lookup[t] for t in frame_tasks], dtype=np.int64),
+        )
+        stats = {
+            name: episode_stats(values[name], image=self.features[name].visual)
+            for name in self.features
+            if name in values and self.features[name].dtype != "string"
+        }
+        if new_tasks:
+            write_atomic(self.root / fmt.TASKS_PATH, _tasks_parquet([*self.tasks, *new_tasks]))
+        data_chunk, data_file = fmt.chunk_and_file(self._data_files)
+        data_path = self.root / fmt.DATA_PATH.format(chunk_index=data_chunk, file_index=data_file)
+        write_atomic(data_path, self._data_parquet(values))
+        meta_chunk, meta_file = fmt.chunk_and_file(self._episode_files)
+        row = {
+            "episode_index": episode,
+            "tasks": list(dict.fromkeys(frame_tasks)),
+            "length": length,
+            "data/chunk_index": data_chunk,
+            "data/file_index": data_file,
+            "dataset_from_index": start,
+            "dataset_to_index": start + length,
+            **{f"stats/{name}/{key}": np.asarray(v).tolist() for name, s in stats.items() for key, v in s.items()},
+            "meta/episodes/chunk_index": meta_chunk,
+            "meta/episodes/file_index": meta_file,
+        }
+        episodes_path = self.root / fmt.EPISODES_PATH.format(chunk_index=meta_chunk, file_index=meta_file)
+        write_atomic(episodes_path, _parquet_bytes(pa.Table.from_pylist([row], schema=self._episode_schema())))
+        self.tasks.extend(new_tasks)
+        self._episode_stats.append(stats)
+        write_atomic(self.root / fmt.STATS_PATH, _json(to_json(merge_all(self._episode_stats))))
+        self.info.update(total_episodes=episode + 1, total_frames=start + length, total_tasks=len(self.tasks))
+        self.info["splits"] = {"train": f"0:{episode + 1}"}
+        write_atomic(self.root / fmt.INFO_PATH, _json(self.info))  # the commit point
+        self._data_files += 1
+        self._episode_files += 1
+        return episode
+
+    def finalize(self) -> None:
+        """Drop frames not saved as an episode. Every saved episode is already complete on disk."""
+        self.clear_episode()
+
+    # --- internals ---------------------------------------------------------------------------------------
+    def _checked_column(self, feature: Feature, values: np.ndarray) -> np.ndarray:
+        """A whole episode's values of a numeric feature, cast as ``add_frame`` casts one frame."""
+        if feature.visual or feature.dtype == "string":
+            return np.stack([self._checked(feature, v) for v in values]) if len(values) else values
+        if values.shape[1:] == () and feature.shape == (1,):
+            values = values.reshape(-1, 1)
+        if values.shape[1:] != feature.shape:
+            raise DatasetError(f"'{feature.name}' must have shape {feature.shape} per frame; got {values.shape[1:]}")
+        dtype = fmt.numpy_dtype(feature)
+        if not np.can_cast(values.dtype, dtype, casting="same_kind"):
+            raise DatasetError(f"'{feature.name}' must be {dtype}; got {values.dtype}")
+        return values.astype(dtype, copy=False)
+
+    def _checked(self, feature: Feature, value: Any) -> np.ndarray:
+        if feature.dtype == "image":
+            array = np.asarray(value)
+            channels, height, width = feature.chw
+            if array.shape == (height, width, channels):
+                array = array.transpose(2, 0, 1)
+            if array.shape != (channels, height, width):
+                raise DatasetError(
+                    f"'{feature.name}' frames must be ({channels}, {height}, {width}); got {array.shape}"
+                )
+            if array.dtype != np.uint8:
+                if array.dtype.kind != "f" or array.min() < 0 or array.max() > 1:
+                    raise DatasetError(f"'{feature.name}' frames must be uint8 or floats in [0, 1]")
+                array = np.round(array * 255).astype(np.uint8)
+            return array
+        if feature.dtype == "string":
+            return np.array(str(value), dtype=object)
+        array = np.asarray(value)
+        dtype = fmt.numpy_dtype(feature)
+        if array.shape == () and feature.shape == (1,):
+            array = array.reshape(1)
+        if array.shape != feature.shape:
+            raise DatasetError(f"'{feature.name}' must have shape {feature.shape}; got {array.shape}")
+        if not np.can_cast(array.dtype, dtype, casting="same_kind"):
+            raise DatasetError(f"'{feature.name}' must be {dtype}; got {array.dtype}")
+        return array.astype(dtype, copy=False)
+
+    def _data_parquet(self, values: dict[str, np.ndarray]) -> bytes:
+        names = [n for n in self.features if self.features[n].dtype != "video"]
+        arrays = [to_arrow(self.features[n], values[n]) for n in names]
+        table = pa.Table.from_arrays(arrays, names=names)
+        table = table.replace_schema_metadata({"huggingface": huggingface_metadata(self.features)})
+        return _parquet_bytes(table)
+
+    def _episode_schema(self) -> pa.Schema:
+        """Column types of LeRobot's episodes metadata (stats lists of doubles; integer and bool min/max keep
+        their type; image stats nested (3, 1, 1))."""
+        fields = [
+            pa.field("episode_index", pa.int64()), pa.field("tasks", pa.list_(pa.string())),
+            pa.field("length", pa.int64()), pa.field("data/chunk_index", pa.int64()),
+            pa.field("data/file_index", pa.int64()), pa.field("dataset_from_index", pa.int64()),
+            pa.field("dataset_to_index", pa.int64()),
+        ]  # fmt: skip
+        for name, feature in self.features.items():
+            if feature.dtype == "string":
+                continue
+            element = pa.float64()
+            if feature.visual:
+                element = pa.list_(pa.list_(pa.float64()))
+            kind = fmt.numpy_dtype(feature).kind
+            extreme = pa.bool_() if kind == "b" else pa.int64() if kind in "iu" and not feature.visual else element
+            for key in fmt.STAT_KEYS:
+                item = extreme if key in ("min", "max") else pa.int64() if key == "count" else element
+                fields.append(pa.field(f"stats/{name}/{key}", pa.list_(item)))
+        fields += [pa.field("meta/episodes/chunk_index", pa.int64()), pa.field("meta/episodes/file_index", pa.int64())]
+        return pa.schema(fields)
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=4) + "\n").encode()
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue())
+
+
+def _tasks_parquet(tasks: list[str]) -> bytes:
+    """``tasks.parquet`` as pandas writes a DataFrame indexed by the task strings (pandas restores it)."""
+    pandas_meta = {
+        "index_columns": ["__index_level_0__"],
+        "column_indexes": [{"name": None, "field_name": None, "pandas_type": "unicode", "numpy_type": "object",
+                            "metadata": {"encoding": "UTF-8"}}],
+        "columns": [
+            {"name": "task_index", "field_name": "task_index", "pandas_type": "int64", "numpy_type": "int64",
+             "metadata": None},
+            {"name": None, "field_name": "__index_level_0__", "pandas_type": "unicode", "numpy_type": "object",
+             "metadata": None},
+        ],
+        "attributes": {},
+        "creator": {"library": "pyarrow", "version": pa.__version__},
+        "pandas_version": "2.2.0",
+    }  # fmt: skip
+    table = pa.table({"task_index": pa.array(range(len(tasks)), pa.int64()), "__index_level_0__": tasks})
+    return _parquet_bytes(table.replace_schema_metadata({"pandas": json.dumps(pandas_meta)}))
+
+
+def _episode_rows(root: Path) -> pa.Table:
+    files = sorted(root.glob(fmt.EPISODES_GLOB))
+    if not files:
+        return pa.table({})
+    return pa.concat_tables([read_parquet(path) for path in files], promote_options="permissive")
+
+
+def _remove_uncommitted(root: Path, info: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Remove what a save cut short before its ``info.json`` rename left behind (ding_lite writes one data
+    file and one episodes file per episode, renamed before ``info.json``); returns the committed rows."""
+    committed = rows[: int(info["total_episodes"])]
+    last_data = max(((int(r["data/chunk_index"]), int(r["data/file_index"])) for r in committed), default=(-1, -1))
+    for path in sorted(root.glob(fmt.DATA_GLOB)):
+        if (int(path.parent.name.split("-")[1]), int(path.stem.split("-")[1])) > last_data:
+            path.unlink()
+    for row in rows[len(committed) :]:
+        chunk, file = int(row["meta/episodes/chunk_index"]), int(row["meta/episodes/file_index"])
+        (root / fmt.EPISODES_PATH.format(chunk_index=chunk, file_index=file)).unlink(missing_ok=True)
+    return committed
+
+
+def _row_stats(row: Mapping[str, Any], features: Mapping[str, Any]) -> dict[str, Stats]:
+    stats: dict[str, Stats] = {}
+    for name in features:
+        found = {key: np.asarray(row[f"stats/{name}/{key}"]) for key in fmt.STAT_KEYS if f"stats/{name}/{key}" in row}
+        if len(found) == len(fmt.STAT_KEYS):
+            stats[name] = found
+    return stats
