@@ -70,12 +70,10 @@ def _load_v30(root: Path, info: dict[str, Any]) -> Loaded:
     episode_files = sorted(root.glob(fmt.EPISODES_GLOB))
     if not episode_files:
         raise DatasetError(f"'{root / 'meta/episodes'}' holds no episode files; the dataset has no episodes")
+    names = _schema_names(episode_files[0])  # every episodes file has the same columns
     wanted = ["episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index"]
-    tables = []
-    for path in episode_files:
-        names = pq.read_schema(path).names if path.stat().st_size else []
-        video_columns = [n for n in names if n.startswith("videos/")]
-        tables.append(read_parquet(path, [c for c in wanted if c in names] + video_columns))
+    columns = [c for c in wanted if c in names] + [n for n in names if n.startswith("videos/")]
+    tables = [read_parquet(path, columns) for path in episode_files]
     episodes = _concat(tables, episode_files[0].parent.parent)
     for column in ("episode_index", "dataset_from_index", "dataset_to_index"):
         if column not in episodes.column_names:
@@ -103,6 +101,13 @@ def _load_v30(root: Path, info: dict[str, Any]) -> Loaded:
             ]
     check(loaded)
     return loaded
+
+
+def _schema_names(path: Path) -> list[str]:
+    try:
+        return list(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError) as err:
+        raise DatasetError(f"'{path}' is not a readable Parquet file (truncated or damaged?): {err}") from None
 
 
 def _load_v2x(root: Path, info: dict[str, Any]) -> Loaded:

@@ -52,27 +52,57 @@ def _stats(values: np.ndarray) -> Stats:
     return stats
 
 
+class StatsAccumulator:
+    """Merged stats of one feature, updated one episode at a time in O(feature size) (Chan's parallel
+    update for mean and variance, in float64)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean: np.ndarray | None = None
+        self.m2: np.ndarray | None = None  # sum of squared deviations from the mean
+        self.low: np.ndarray | None = None
+        self.high: np.ndarray | None = None
+        self.quantile_sums: dict[str, np.ndarray] = {}
+
+    def add(self, stats: Mapping[str, np.ndarray]) -> None:
+        n = int(np.asarray(stats["count"]).reshape(-1)[0])
+        mean = np.asarray(stats["mean"], dtype=np.float64)
+        m2 = np.asarray(stats["std"], dtype=np.float64) ** 2 * n
+        if self.mean is None or self.m2 is None or self.low is None or self.high is None:
+            self.mean, self.m2 = mean.copy(), m2
+            self.low, self.high = np.asarray(stats["min"]).copy(), np.asarray(stats["max"]).copy()
+        else:
+            total = self.count + n
+            delta = mean - self.mean
+            self.mean = self.mean + delta * (n / total)
+            self.m2 = self.m2 + m2 + delta**2 * (self.count * n / total)
+            self.low = np.minimum(self.low, np.asarray(stats["min"]))
+            self.high = np.maximum(self.high, np.asarray(stats["max"]))
+        for key in QUANTILE_KEYS:
+            weighted = np.asarray(stats[key], dtype=np.float64) * n
+            self.quantile_sums[key] = self.quantile_sums[key] + weighted if key in self.quantile_sums else weighted
+        self.count += n
+
+    def result(self) -> Stats:
+        assert self.mean is not None and self.m2 is not None and self.low is not None and self.high is not None
+        merged: Stats = {
+            "min": self.low,
+            "max": self.high,
+            "mean": self.mean,
+            "std": np.sqrt(np.maximum(self.m2 / self.count, 0.0)),
+            "count": np.array([self.count], dtype=np.int64),
+        }
+        for key in QUANTILE_KEYS:
+            merged[key] = self.quantile_sums[key] / self.count
+        return merged
+
+
 def merge(per_episode: Sequence[Mapping[str, np.ndarray]]) -> Stats:
     """One feature's stats over several episodes (see the module docstring)."""
-    counts = np.array([float(np.asarray(s["count"]).reshape(-1)[0]) for s in per_episode])
-    total = counts.sum()
-    weights = counts / total
-    shape = (-1,) + (1,) * (np.asarray(per_episode[0]["mean"]).ndim)
-    w = weights.reshape(shape)
-    means = np.stack([np.asarray(s["mean"], dtype=np.float64) for s in per_episode])
-    stds = np.stack([np.asarray(s["std"], dtype=np.float64) for s in per_episode])
-    mean = (w * means).sum(axis=0)
-    variance = (w * (stds**2 + (means - mean) ** 2)).sum(axis=0)
-    merged: Stats = {
-        "min": np.min(np.stack([np.asarray(s["min"]) for s in per_episode]), axis=0),
-        "max": np.max(np.stack([np.asarray(s["max"]) for s in per_episode]), axis=0),
-        "mean": mean,
-        "std": np.sqrt(np.maximum(variance, 0.0)),
-        "count": np.array([int(total)], dtype=np.int64),
-    }
-    for key in QUANTILE_KEYS:
-        merged[key] = (w * np.stack([np.asarray(s[key], dtype=np.float64) for s in per_episode])).sum(axis=0)
-    return merged
+    accumulator = StatsAccumulator()
+    for stats in per_episode:
+        accumulator.add(stats)
+    return accumulator.result()
 
 
 def merge_all(per_episode: Sequence[Mapping[str, Mapping[str, np.ndarray]]]) -> dict[str, Stats]:

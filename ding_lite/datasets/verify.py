@@ -3,8 +3,9 @@
 ``verify`` reads every file (loading checks the episode ranges and frame indices, see
 :func:`ding_lite.datasets.loading.check`), decodes every image, checks each episode row's ``length``, and
 recomputes the statistics of every numeric feature from the data: ``min``, ``max`` and ``count`` must be
-equal, ``mean`` and ``std`` equal up to ``STAT_RTOL`` of the feature's spread (LeRobot computes them in
-float32 for single episodes). Quantiles are estimates in LeRobot's own files and are not compared.
+equal (in the feature's dtype), ``mean`` and ``std`` equal up to ``STAT_RTOL`` of the feature's spread
+(LeRobot computes them in float32 for single episodes). Quantiles are estimates in LeRobot's own files and
+are not compared.
 """
 
 from __future__ import annotations
@@ -108,7 +109,10 @@ def _stats_problems(ds: LeRobotDataset) -> list[str]:
         actual = {"min": values.min(axis=0), "max": values.max(axis=0), "count": np.array([len(values)])}
         spread = wide.std(axis=0) + np.abs(wide.mean(axis=0)) + 1e-12
         for key, value in actual.items():
-            if key not in saved or not np.array_equal(np.asarray(saved[key]).reshape(-1), value.reshape(-1)):
+            stored = np.asarray(saved.get(key, np.nan)).reshape(-1)
+            if key != "count":  # compared in the feature's dtype: LeRobot may store float32 values rounded
+                stored = stored.astype(values.dtype) if stored.dtype.kind in "biuf" else stored
+            if stored.shape != value.reshape(-1).shape or not np.array_equal(stored, value.reshape(-1)):
                 problems.append(f"'{path}': {name} {key} is {saved.get(key)} but the data give {value.tolist()}")
         for key, value in (("mean", wide.mean(axis=0)), ("std", wide.std(axis=0))):
             stored = np.asarray(saved.get(key, np.nan), dtype=np.float64).reshape(-1)
