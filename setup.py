@@ -32,7 +32,7 @@ setup(
         "pillow>=10",  # PNG image features
     ],
     extras_require={
-        "dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14"],
+        "dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14", "av>=12"],
         "video": ["av>=12"],  # reading mp4 video features of LeRobot datasets
     },
     entry_points={
