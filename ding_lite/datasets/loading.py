@@ -7,6 +7,7 @@ Every problem is a :class:`DatasetError` naming the file: a missing or truncated
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import pyarrow.parquet as pq
 from ding_lite.datasets import format as fmt
 from ding_lite.datasets.columns import from_arrow
 from ding_lite.datasets.format import DatasetError, Feature
+
+log = logging.getLogger("ding_lite")
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Loaded:
     tasks: list[str]
     stats: dict[str, Any] | None
     videos: dict[str, list[VideoSpan]] = field(default_factory=dict)  # per video key, per episode
+    uncommitted: int = 0  # frames of a save cut short before its info.json commit, left out
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
@@ -89,6 +93,7 @@ def _load_v30(root: Path, info: dict[str, Any]) -> Loaded:
         tasks=read_tasks(root),
         stats=_read_stats(root),
     )
+    _leave_out_uncommitted(loaded)
     for key, feature in features.items():
         if feature.dtype == "video":
             chunks = episodes.column(f"videos/{key}/chunk_index").to_numpy()
@@ -204,6 +209,31 @@ def _merged_episode_stats(path: Path) -> dict[str, Any] | None:
     from ding_lite.datasets.stats import from_json, merge_all, to_json
 
     return to_json(merge_all([from_json(row["stats"]) for row in _jsonl(path)]))
+
+
+def _leave_out_uncommitted(loaded: Loaded) -> None:
+    """A writer killed between renaming an episode's files and renaming ``info.json`` (the commit) leaves
+    frames and episode rows past the committed ones: they are left out, as LeRobot leaves them out."""
+    frames = len(next(iter(loaded.columns.values()))) if loaded.columns else 0
+    episodes = int(loaded.info.get("total_episodes", len(loaded.episode_index)))
+    total = int(loaded.info.get("total_frames", frames))
+    extra_rows = len(loaded.episode_index) > episodes
+    if not (frames > total or extra_rows) or len(loaded.episode_index) < episodes:
+        return
+    if episodes and int(loaded.episode_stop[episodes - 1]) != total:
+        return  # not the shape an interrupted save leaves: check() reports the mismatch
+    loaded.columns = {name: values[:total] for name, values in loaded.columns.items()}
+    loaded.episode_index = loaded.episode_index[:episodes]
+    loaded.episode_start = loaded.episode_start[:episodes]
+    loaded.episode_stop = loaded.episode_stop[:episodes]
+    loaded.uncommitted = frames - total
+    log.warning(
+        "%s: %d frames of an interrupted save past the %d committed episodes are left out; appending with "
+        "`ding record --resume` or DatasetWriter.resume removes them",
+        loaded.root,
+        frames - total,
+        episodes,
+    )
 
 
 def check(loaded: Loaded) -> None:

@@ -78,6 +78,13 @@ def verify(root: str | Path) -> list[str]:
     except DatasetError as err:
         return [str(err)]
     problems: list[str] = []
+    if ds._data.uncommitted:
+        problems.append(
+            f"'{ds.root / 'data'}' holds {ds._data.uncommitted} frames of an interrupted save past the committed "
+            "episodes (readers leave them out; stats.json may count them); `ding record --resume` or "
+            "DatasetWriter.resume removes them"
+        )
+        return problems
     for name, feature in ds.features.items():
         if feature.dtype == "image":
             for i, blob in enumerate(ds.arrays(name)):
