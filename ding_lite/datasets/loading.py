@@ -44,6 +44,7 @@ class Loaded:
     stats: dict[str, Any] | None
     videos: dict[str, list[VideoSpan]] = field(default_factory=dict)  # per video key, per episode
     uncommitted: int = 0  # frames of a save cut short before its info.json commit, left out
+    episode_sources: list[str] = field(default_factory=list)  # the file each episode row was read from
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
@@ -75,13 +76,15 @@ def _load_v30(root: Path, info: dict[str, Any]) -> Loaded:
     if not episode_files:
         raise DatasetError(f"'{root / 'meta/episodes'}' holds no episode files; the dataset has no episodes")
     names = _schema_names(episode_files[0])  # every episodes file has the same columns
-    wanted = ["episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index"]
+    wanted = ["episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index", "data/chunk_index",
+              "data/file_index"]  # fmt: skip
     columns = [c for c in wanted if c in names] + [n for n in names if n.startswith("videos/")]
     tables = [read_parquet(path, columns) for path in episode_files]
     episodes = _concat(tables, episode_files[0].parent.parent)
     for column in ("episode_index", "dataset_from_index", "dataset_to_index"):
         if column not in episodes.column_names:
             raise DatasetError(f"'{episode_files[0]}' has no '{column}' column")
+    _check_data_files_exist(root, info, episodes)
     loaded = Loaded(
         root=root,
         info=info,
@@ -92,6 +95,7 @@ def _load_v30(root: Path, info: dict[str, Any]) -> Loaded:
         episode_stop=episodes.column("dataset_to_index").to_numpy(),
         tasks=read_tasks(root),
         stats=_read_stats(root),
+        episode_sources=[str(path) for path, table in zip(episode_files, tables) for _ in range(table.num_rows)],
     )
     _leave_out_uncommitted(loaded)
     for key, feature in features.items():
@@ -106,6 +110,18 @@ def _load_v30(root: Path, info: dict[str, Any]) -> Loaded:
             ]
     check(loaded)
     return loaded
+
+
+def _check_data_files_exist(root: Path, info: dict[str, Any], episodes: pa.Table) -> None:
+    if "data/chunk_index" not in episodes.column_names or "data/file_index" not in episodes.column_names:
+        return
+    template = str(info.get("data_path") or fmt.DATA_PATH)
+    chunks, files = episodes.column("data/chunk_index").to_numpy(), episodes.column("data/file_index").to_numpy()
+    committed = int(info.get("total_episodes", len(chunks)))
+    for episode, (chunk, file) in enumerate(zip(chunks[:committed], files[:committed])):
+        path = root / template.format(chunk_index=int(chunk), file_index=int(file))
+        if not path.is_file():
+            raise DatasetError(f"'{path}' is missing; the episodes metadata puts episode {episode}'s frames there")
 
 
 def _schema_names(path: Path) -> list[str]:
@@ -133,6 +149,7 @@ def _load_v2x(root: Path, info: dict[str, Any]) -> Loaded:
         root=root,
         info=info,
         features=features,
+        episode_sources=[str(root / fmt.V21_EPISODES_PATH)] * len(rows),
         columns=_read_frames(root, paths, features),
         episode_index=np.array([int(r["episode_index"]) for r in rows], dtype=np.int64),
         episode_start=stops - lengths,
@@ -250,10 +267,14 @@ def check(loaded: Loaded) -> None:
             f"{len(loaded.episode_index)}"
         )
     start, stop = loaded.episode_start, loaded.episode_stop
-    if len(start) and (start[0] != 0 or stop[-1] != frames or np.any(start[1:] != stop[:-1]) or np.any(stop < start)):
+    expected_start = np.concatenate([[0], stop[:-1]]) if len(stop) else stop
+    bad = np.flatnonzero((start != expected_start) | (stop < start))
+    if len(bad) or (len(stop) and stop[-1] != frames):
+        row = int(bad[0]) if len(bad) else len(stop) - 1
+        source = loaded.episode_sources[row] if row < len(loaded.episode_sources) else str(loaded.root / "meta")
         raise DatasetError(
-            f"the episode ranges (dataset_from_index, dataset_to_index) of '{loaded.root}' do not cover its "
-            f"{frames} frames in order"
+            f"'{source}': episode {int(loaded.episode_index[row])} spans frames [{int(start[row])}, {int(stop[row])}), "
+            f"which does not continue the episodes before it in order and end at the {frames} frames of the data"
         )
     if "index" in loaded.columns and not np.array_equal(loaded.columns["index"][:, 0], np.arange(frames)):
         raise DatasetError(f"the 'index' column of '{loaded.root / 'data'}' is not 0..{frames - 1} in order")

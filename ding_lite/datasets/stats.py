@@ -7,7 +7,8 @@ scaled to [0, 1], of shape (3, 1, 1), from at most ``IMAGE_SAMPLES`` evenly spac
 then the number of frames sampled), as LeRobot does.
 
 Merged (:func:`merge`): min and max elementwise, mean and std exact (count-weighted, in float64), count
-summed; quantiles are the count-weighted means of the episodes' quantiles, an approximation (LeRobot's).
+summed; quantiles are the count-weighted means of the episodes' quantiles, an approximation (LeRobot's),
+and are left out when episodes have none (v2.x ``episodes_stats.jsonl``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class StatsAccumulator:
             self.low = np.minimum(self.low, np.asarray(stats["min"]))
             self.high = np.maximum(self.high, np.asarray(stats["max"]))
         for key in QUANTILE_KEYS:
+            if key not in stats:  # v2.x episode stats have none
+                continue
             weighted = np.asarray(stats[key], dtype=np.float64) * n
             self.quantile_sums[key] = self.quantile_sums[key] + weighted if key in self.quantile_sums else weighted
         self.count += n
@@ -92,8 +95,8 @@ class StatsAccumulator:
             "std": np.sqrt(np.maximum(self.m2 / self.count, 0.0)),
             "count": np.array([self.count], dtype=np.int64),
         }
-        for key in QUANTILE_KEYS:
-            merged[key] = self.quantile_sums[key] / self.count
+        for key, total in self.quantile_sums.items():
+            merged[key] = total / self.count
         return merged
 
 

@@ -135,8 +135,9 @@ class DatasetWriter:
             raise DatasetError(
                 f"add_frame needs exactly {[*self.recorded, 'task']}; missing {missing}, unexpected {extra}"
             )
-        for name in self.recorded:
-            self._frames[name].append(self._checked(self.features[name], frame[name]))
+        checked = {name: self._checked(self.features[name], frame[name]) for name in self.recorded}
+        for name, value in checked.items():  # only once every value passed: a rejected frame adds nothing
+            self._frames[name].append(value)
         self._frame_tasks.append(str(frame["task"]))
 
     def clear_episode(self) -> None:
