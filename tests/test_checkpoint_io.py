@@ -19,6 +19,7 @@ from ding_lite.config import compile_config, read_config
 from ding_lite.errors import CheckpointError
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY
+from ding_lite.utils import files as atomic_files
 from ding_lite.utils.log import ExperimentLogger
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "dizoo_configs"
@@ -140,7 +141,7 @@ def test_failed_write_keeps_the_previous_file_and_leaves_no_temp_file(
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ckpt_io.os, "fsync", disk_full)
+    monkeypatch.setattr(atomic_files.os, "fsync", disk_full)
     newer = sample_state()
     newer["last_iter"] = 99
     with pytest.raises(CheckpointError, match="ckpt_best.pth.tar"):
@@ -159,7 +160,7 @@ def test_interrupted_write_keeps_the_previous_file_and_leaves_no_temp_file(
     def interrupted(src: Any, dst: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ckpt_io.os, "replace", interrupted)
+    monkeypatch.setattr(atomic_files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ckpt_io.save_checkpoint(sample_state(), path)
     assert path.read_bytes() == before

@@ -43,6 +43,7 @@ from resume_helpers import (
 from ding_lite.checkpoint import io as ckpt_io
 from ding_lite.checkpoint import store
 from ding_lite.errors import CheckpointError, DingLiteError
+from ding_lite.utils import files as atomic_files
 
 N = 100  # train iterations of the shared experiment
 SAVE_EVERY = 50
@@ -411,7 +412,7 @@ def test_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary(
 ) -> None:
     path = tmp_path / "iteration_10.pth.tar"
     path.write_bytes(b"old complete checkpoint")
-    monkeypatch.setattr(ckpt_io.os, failing, error)
+    monkeypatch.setattr(atomic_files.os, failing, error)
 
     with pytest.raises((OSError, KeyboardInterrupt)):
         ckpt_io.write_atomic(path, b"new checkpoint that never lands")
@@ -427,7 +428,7 @@ def test_failed_checkpoint_save_is_one_user_error_naming_the_file(
     path = tmp_path / "iteration_10.pth.tar"
     ckpt_io.save_checkpoint({"model": {"w": torch.ones(3)}, "last_iter": 10}, path)
     before = path.read_bytes()
-    monkeypatch.setattr(ckpt_io.os, "replace", boom)
+    monkeypatch.setattr(atomic_files.os, "replace", boom)
 
     with pytest.raises(CheckpointError, match=re.escape(f"'{path}'")):
         ckpt_io.save_checkpoint({"model": {"w": torch.zeros(3)}, "last_iter": 10}, path)
