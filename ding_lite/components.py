@@ -33,6 +33,8 @@ def env_common_defaults() -> dict[str, Any]:
         evaluator_env_num=5,  # envs stepped together by the evaluator
         n_evaluator_episode=5,  # episodes per evaluation
         stop_value=float("inf"),  # training stops when the evaluation mean return reaches this
+        obs_type="state",  # 'state' | 'pixels' (uint8 (3, S, S) frames) | 'pixels_state' (dict of both)
+        image_size=64,  # S: side of the square frames of the pixel obs types
         replay_path=None,  # accepted for DI-engine configs (video replays are not recorded)
         cfg_type=None,
     )

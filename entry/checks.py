@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ding_lite.envs import EnvSpec
@@ -52,16 +53,41 @@ def check_config(cfg: Any, on_policy: bool | None) -> None:
 def check_env_fits(cfg: Any, spec: EnvSpec) -> None:
     """The model's observation and action shapes must be the env's."""
     model = cfg.policy.model
-    if [int(model.obs_shape)] != list(spec.obs_shape):
+    if spec.obs_type == "state" and not isinstance(model.obs_shape, (Mapping, list, tuple)):
+        if [int(model.obs_shape)] != list(spec.obs_shape):
+            raise ConfigError(
+                f"policy.model.obs_shape is {model.obs_shape} but env '{cfg.env.type}' observations have shape "
+                f"{tuple(spec.obs_shape)}"
+            )
+    elif _plain(model.obs_shape) != _plain(spec.model_obs_shape()):
         raise ConfigError(
-            f"policy.model.obs_shape is {model.obs_shape} but env '{cfg.env.type}' observations have shape "
-            f"{tuple(spec.obs_shape)}"
+            f"policy.model.obs_shape is {_plain(model.obs_shape)} but env '{cfg.env.type}' with obs_type "
+            f"'{spec.obs_type}' observes {_describe(spec)}; set policy.model.obs_shape={spec.model_obs_shape()}"
         )
     if spec.action_shape and int(model.action_shape) != int(spec.action_shape):
         raise ConfigError(
             f"policy.model.action_shape is {model.action_shape} but env '{cfg.env.type}' has "
             f"{spec.action_shape} {'actions' if spec.action_kind == 'discrete' else 'action dimensions'}"
         )
+
+
+def _plain(shape: Any) -> Any:
+    """An obs_shape with lists for tuples, ints for whole numbers and ``[D]`` as ``D``, for comparison."""
+    if isinstance(shape, Mapping):
+        return {str(k): _plain(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        dims = [_plain(v) for v in shape]
+        return dims[0] if len(dims) == 1 else dims
+    return int(shape) if isinstance(shape, (int, float)) and float(shape).is_integer() else shape
+
+
+def _describe(spec: EnvSpec) -> str:
+    frames = f"uint8 frames of shape {tuple(spec.obs_shape)}"
+    if spec.obs_type == "pixels_state":
+        return f"{frames} and float32 states of shape {spec.state_shape}"
+    if spec.obs_type == "pixels":
+        return frames
+    return f"float32 states of shape {tuple(spec.obs_shape)}"
 
 
 def _get(cfg: Any, dotted: str) -> Any:

@@ -5,9 +5,11 @@ controller passed from Python (``controller(obs_batch) -> action_batch``). The c
 ``collector_env_num`` envs are stepped together; each finished episode is saved at once (durable: see
 :mod:`ding_lite.datasets.writer`), until ``episodes`` have been recorded in this session.
 
-Frames are ``observation.state`` (the observation), ``action`` (in the env's own units), ``next.reward``,
-``next.done`` and the task. Env ``i`` is seeded with ``seed + i + (episodes already in the dataset)``,
-so a resumed recording does not repeat the first session's episodes. ``meta/recording.json`` lists what
+Frames are the observation (``observation.state``; ``observation.image`` for pixel envs, uint8 PNG
+frames; both for ``obs_type='pixels_state'``), ``action`` in the env's own units (pendulum's ``act_scale``
+input in [-1, 1] is recorded as the torque it applies), ``next.reward``, ``next.done`` and the task.
+Env ``i`` is seeded with ``seed + i + (episodes already in the dataset)``, so a resumed recording does not
+repeat the first session's episodes. ``meta/recording.json`` lists what
 produced each session's episodes.
 """
 
@@ -30,6 +32,7 @@ from ding_lite.envs import VectorEnvManager, make_env_manager
 from ding_lite.envs.base import EnvSpec
 from ding_lite.errors import ConfigError
 from ding_lite.utils.files import write_atomic
+from ding_lite.utils.obs import take
 
 Controller = Callable[[np.ndarray], np.ndarray]
 RECORDING_PATH = "meta/recording.json"
@@ -90,8 +93,17 @@ def dataset_features(spec: EnvSpec) -> dict[str, dict[str, Any]]:
         action = {"dtype": "int64", "shape": [1], "names": None}
     else:
         action = {"dtype": "float32", "shape": [spec.action_shape], "names": None}
+    observation: dict[str, dict[str, Any]] = {}
+    if spec.obs_type in ("pixels", "pixels_state"):
+        _, height, width = spec.obs_shape
+        observation["observation.image"] = {
+            "dtype": "image", "shape": [height, width, 3], "names": ["height", "width", "channels"]
+        }  # fmt: skip
+    state_shape = spec.state_shape if spec.obs_type == "pixels_state" else spec.obs_shape
+    if spec.obs_type != "pixels" and state_shape is not None:
+        observation["observation.state"] = {"dtype": "float32", "shape": list(state_shape), "names": None}
     return {
-        "observation.state": {"dtype": "float32", "shape": list(spec.obs_shape), "names": None},
+        **observation,
         "action": action,
         "next.reward": {"dtype": "float32", "shape": [1], "names": None},
         "next.done": {"dtype": "bool", "shape": [1], "names": None},
@@ -99,12 +111,8 @@ def dataset_features(spec: EnvSpec) -> dict[str, dict[str, Any]]:
 
 
 def env_fps(env: VectorEnvManager) -> int:
-    """Steps per second of simulated time: the env's ``fps``, else 1 / its time step, else 30."""
-    inner = env.envs[0]
-    found = getattr(inner, "fps", None)
-    if found is None:
-        gym_env = getattr(inner, "env", None)
-        found = getattr(gym_env, "metadata", {}).get("render_fps") if gym_env is not None else None
+    """Steps per second of simulated time (the env's ``fps``: 1 / its time step), else 30."""
+    found = env.envs[0].fps
     return round(float(found)) if found else 30
 
 
@@ -135,14 +143,15 @@ def _check_fits(writer: DatasetWriter, spec: EnvSpec, out: str | Path) -> None:
             )
 
 
-def _noisy(actions: np.ndarray, spec: EnvSpec, noise: float, rng: np.random.Generator) -> np.ndarray:
+def _noisy(actions: np.ndarray, env: VectorEnvManager, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """Actions with exploration noise, in the range ``step`` takes them (``input_action_bounds``)."""
+    spec = env.spec
     if noise == 0:
         return actions
     if spec.action_kind == "discrete":
         random = rng.integers(0, spec.action_shape, size=actions.shape)
         return np.where(rng.random(actions.shape) < noise, random, actions)
-    low = -1.0 if spec.action_low is None else spec.action_low
-    high = 1.0 if spec.action_high is None else spec.action_high
+    low, high = env.envs[0].input_action_bounds() or (-1.0, 1.0)
     jitter = rng.standard_normal(actions.shape) * noise * (high - low) / 2
     return np.clip(actions + jitter, low, high).astype(actions.dtype, copy=False)
 
@@ -163,14 +172,15 @@ def _roll_out(
     env.seed(seed)
     obs = env.reset()
     n = env.env_num
-    pending: list[list[tuple[np.ndarray, np.ndarray, float]]] = [[] for _ in range(n)]
+    pending: list[list[tuple[Any, np.ndarray, float]]] = [[] for _ in range(n)]
     saved = frames = 0
     shown = time.perf_counter()
     while saved < episodes:
-        actions = _noisy(np.asarray(act(obs)), spec, noise, rng)
+        actions = _noisy(np.asarray(act(obs)), env, noise, rng)
         step = env.step(actions)
+        native = env.envs[0].native_action(actions)
         for i in range(n):
-            pending[i].append((obs[i], actions[i], float(step.reward[i])))
+            pending[i].append((take(obs, i), native[i], float(step.reward[i])))
         for ended in np.flatnonzero(step.done):
             if saved < episodes:
                 frames += _save(writer, pending[ended], spec, task)
@@ -185,16 +195,23 @@ def _roll_out(
     return frames
 
 
-def _save(writer: DatasetWriter, steps: list[tuple[np.ndarray, np.ndarray, float]], spec: EnvSpec, task: str) -> int:
+def _save(writer: DatasetWriter, steps: list[tuple[Any, np.ndarray, float]], spec: EnvSpec, task: str) -> int:
     length = len(steps)
     actions = np.stack([np.asarray(a) for _, a, _ in steps])
-    values = {
-        "observation.state": np.stack([o for o, _, _ in steps]).astype(np.float32),
+    observations = [o for o, _, _ in steps]
+    values: dict[str, np.ndarray] = {
         "action": actions.reshape(length, 1).astype(np.int64) if spec.action_kind == "discrete" else
         actions.reshape(length, -1).astype(np.float32),
         "next.reward": np.array([[r] for _, _, r in steps], dtype=np.float32),
         "next.done": (np.arange(length) == length - 1).reshape(length, 1),
     }  # fmt: skip
+    if spec.obs_type == "state":
+        values["observation.state"] = np.stack(observations).astype(np.float32)
+    elif spec.obs_type == "pixels":
+        values["observation.image"] = np.stack(observations)
+    else:
+        values["observation.image"] = np.stack([o["image"] for o in observations])
+        values["observation.state"] = np.stack([o["state"] for o in observations]).astype(np.float32)
     writer.save_episode_arrays(values, task)
     return length
 

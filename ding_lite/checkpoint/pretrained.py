@@ -36,7 +36,13 @@ def features(policy_cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     """Input and output features (names, shapes, action kind) of a policy config."""
     model = policy_cfg["model"]
     kind = "discrete" if policy_cfg["type"] == "dqn" or policy_cfg.get("action_space") == "discrete" else "continuous"
-    inputs = {"observation": {"shape": _shape(model["obs_shape"])}}
+    obs_shape = model["obs_shape"]
+    if isinstance(obs_shape, Mapping):  # frames and state (obs_type 'pixels_state'), named as LeRobot does
+        inputs = {f"observation.{key}": {"shape": _shape(value)} for key, value in obs_shape.items()}
+    elif len(_shape(obs_shape)) == 3:  # frames (obs_type 'pixels')
+        inputs = {"observation.image": {"shape": _shape(obs_shape)}}
+    else:
+        inputs = {"observation": {"shape": _shape(obs_shape)}}
     outputs = {"action": {"shape": _shape(model["action_shape"]), "kind": kind}}
     return inputs, outputs
 

@@ -31,7 +31,7 @@ HARMLESS = (
 )
 
 # Keys that checkpoints of earlier ding_lite versions lack, with the behaviour those versions had.
-LEGACY_VALUES = {"policy.learn.backend": "torch"}
+LEGACY_VALUES = {"policy.learn.backend": "torch", "env.obs_type": "state", "env.image_size": 64}
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -151,6 +151,7 @@ def compile_config(
     ``renew_dir=False`` reuses an existing experiment directory (evaluation does).
     """
     from ding_lite.components import ENV_REGISTRY, default_tree
+    from ding_lite.envs.pixels import render_problem
 
     if isinstance(cfg, tuple):
         main, create = cfg
@@ -166,7 +167,8 @@ def compile_config(
     compiled = merge_strict(defaults, tree, source=source)
     compiled["seed"] = int(seed)
     check_values(compiled, source)
-    env_problem = ENV_REGISTRY.get(types["env"]).config_problem(compiled["env"], source)
+    env_cls = ENV_REGISTRY.get(types["env"])
+    env_problem = env_cls.config_problem(compiled["env"], source) or render_problem(env_cls, compiled["env"], source)
     if env_problem is not None:
         raise ConfigError(env_problem)
     if save_cfg:

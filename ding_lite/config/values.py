@@ -3,7 +3,8 @@
 Key names are checked by :func:`~ding_lite.config.validate.merge_strict`; this module checks what the keys
 hold, before anything is built or written. Each rule names dotted keys (``fnmatch`` patterns) and what
 they must hold; a key a config does not have is skipped. A bad value is one :class:`ConfigError` sentence
-naming the key, the value, the file and what is allowed.
+naming the key, the value, the file and what is allowed. Numbers are checked by :data:`RULES`, keys that
+take one of a few names by :data:`CHOICES`.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def _at_least(low: float, *patterns: str) -> Rule:
 RULES = (
     Rule(("seed",), integer=True),
     _at_least(1, "env.collector_env_num", "env.evaluator_env_num", "env.n_evaluator_episode"),
+    _at_least(8, "env.image_size"),  # smaller frames would not survive the conv encoders' three stride-2 layers
     Rule(("env.stop_value",)),
     _at_least(0, "env.manager.max_retry"),
     Rule(("env.manager.step_timeout", "env.manager.reset_timeout"), low=0, low_open=True, optional=True),
@@ -82,6 +84,10 @@ RULES = (
     Rule(("policy.model.*layer_num",), integer=True, low=0, optional=True),
 )
 
+CHOICES: dict[str, tuple[str, ...]] = {
+    "env.obs_type": ("state", "pixels", "pixels_state"),
+}
+
 
 def _leaves(tree: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in tree.items():
@@ -95,6 +101,11 @@ def _leaves(tree: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, Any]
 def check_values(cfg: Mapping[str, Any], source: str) -> None:
     """Raise ConfigError for the first value no run could use (see the module docstring)."""
     for key, value in _leaves(cfg):
+        if key in CHOICES:
+            if value not in CHOICES[key]:
+                allowed = ", ".join(repr(choice) for choice in CHOICES[key])
+                raise ConfigError(f"config key '{key}' is {value!r} in {source}; it must be one of {allowed}")
+            continue
         for rule in RULES:
             if any(fnmatchcase(key, pattern) for pattern in rule.patterns):
                 if rule.problem(value) is not None:

@@ -4,6 +4,9 @@ For each env the last ``n`` steps are kept; a transition leaves when its window 
 discounted sum of n rewards, ``gamma_n = gamma ** n``) or when the episode ends (shorter windows, the
 bootstrap discounted by ``gamma ** k`` for the k steps taken, ``done`` set). With ``n == 1`` every step
 is emitted at once without any per-env bookkeeping.
+
+Observations may be arrays or dicts of arrays (``obs_type='pixels_state'``), uint8 frames stay uint8
+(:mod:`ding_lite.utils.obs`), in the transitions and in :meth:`NStepTransitions.state_dict` alike.
 """
 
 from __future__ import annotations
@@ -13,16 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from ding_lite.utils.obs import Obs, obs_from_state, obs_to_state, stack_obs, take
+
 
 class NStepTransitions:
     def __init__(self, env_num: int, nstep: int, gamma: float) -> None:
         self.nstep = nstep
         self.gamma = gamma
-        self._pending: list[deque[tuple[np.ndarray, Any, float]]] = [deque() for _ in range(env_num)]
+        self._pending: list[deque[tuple[Obs, Any, float]]] = [deque() for _ in range(env_num)]
 
     def add(
-        self, obs: np.ndarray, action: np.ndarray, reward: np.ndarray, done: np.ndarray, next_obs: np.ndarray
-    ) -> dict[str, np.ndarray] | None:
+        self, obs: Obs, action: np.ndarray, reward: np.ndarray, done: np.ndarray, next_obs: Obs
+    ) -> dict[str, Any] | None:
         """Feed one vectorised step; returns the transitions completed by it (or None)."""
         if self.nstep == 1:
             count = len(reward)
@@ -34,39 +39,35 @@ class NStepTransitions:
                 "done": done.copy(),
                 "next_obs": next_obs,
             }
-        out: list[tuple[np.ndarray, Any, float, float, bool, np.ndarray]] = []
+        out: list[tuple[Obs, Any, float, float, bool, Obs]] = []
         for env, pending in enumerate(self._pending):
-            pending.append((obs[env], action[env], float(reward[env])))
+            pending.append((take(obs, env), action[env], float(reward[env])))
             if done[env]:
                 while pending:
-                    out.append(self._emit(pending, True, next_obs[env]))
+                    out.append(self._emit(pending, True, take(next_obs, env)))
             elif len(pending) == self.nstep:
-                out.append(self._emit(pending, False, next_obs[env]))
+                out.append(self._emit(pending, False, take(next_obs, env)))
         if not out:
             return None
         return {
-            "obs": np.stack([t[0] for t in out]),
+            "obs": stack_obs([t[0] for t in out]),
             "action": np.asarray([t[1] for t in out]),
             "reward": np.asarray([t[2] for t in out], dtype=np.float32),
             "gamma_n": np.asarray([t[3] for t in out], dtype=np.float32),
             "done": np.asarray([t[4] for t in out]),
-            "next_obs": np.stack([t[5] for t in out]),
+            "next_obs": stack_obs([t[5] for t in out]),
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """Steps waiting for their window to fill, per env (observations as lists of floats)."""
-        return {
-            "pending": [[(np.asarray(o).tolist(), np.asarray(a).tolist(), r) for o, a, r in q] for q in self._pending]
-        }
+        """Steps waiting for their window to fill, per env (float32 observations as lists of floats)."""
+        return {"pending": [[(obs_to_state(o), np.asarray(a).tolist(), r) for o, a, r in q] for q in self._pending]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._pending = [
-            deque((np.asarray(o, dtype=np.float32), np.asarray(a), float(r)) for o, a, r in q) for q in state["pending"]
-        ]
+        self._pending = [deque((obs_from_state(o), np.asarray(a), float(r)) for o, a, r in q) for q in state["pending"]]
 
     def _emit(
-        self, pending: deque[tuple[np.ndarray, Any, float]], done: bool, next_obs: np.ndarray
-    ) -> tuple[np.ndarray, Any, float, float, bool, np.ndarray]:
+        self, pending: deque[tuple[Obs, Any, float]], done: bool, next_obs: Obs
+    ) -> tuple[Obs, Any, float, float, bool, Obs]:
         total = sum(step[2] * self.gamma**k for k, step in enumerate(pending))
         first = pending.popleft()
         return first[0], first[1], total, self.gamma ** (len(pending) + 1), done, next_obs

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ding_lite.envs.base import BaseEnv, EnvSpec, StepResult
+from ding_lite.envs.render import resize_rgb
 
 
 def _uniform_bound(values: Any) -> float | None:
@@ -131,6 +132,17 @@ class GymApiAdapter(BaseEnv):
             truncated = bool(done) and bool(info.get("TimeLimit.truncated", False))
             terminated = bool(done) and not truncated
         return np.asarray(obs, dtype=np.float32), float(reward), terminated, truncated
+
+    def render_rgb(self, size: int) -> np.ndarray:
+        """The object's ``render()`` (an ``(H, W, 3)`` array: make it with ``render_mode='rgb_array'``), resized."""
+        render = getattr(self.env, "render", None)
+        frame = render() if callable(render) else None
+        if not isinstance(frame, np.ndarray):
+            raise ValueError(
+                f"{type(self.env).__name__}.render() returned {type(frame).__name__}, not an RGB array; pixel "
+                "observations need an env made with render_mode='rgb_array'"
+            )
+        return resize_rgb(frame, size)
 
     def close(self) -> None:
         closer = getattr(self.env, "close", None)

@@ -10,7 +10,9 @@ An environment is a Gymnasium-like object with a small, fixed surface:
 * ``state_dict()``/``load_state_dict()`` snapshot and restore the whole env, RNG included, for envs whose
   ``supports_state`` is true.
 
-Observations are always ``float32`` numpy arrays of ``spec.obs_shape``; rewards are python floats.
+Observations are ``float32`` numpy arrays of ``spec.obs_shape`` (``spec.obs_type == 'state'``, every env's
+own form); with the env config's ``obs_type`` 'pixels' or 'pixels_state' the env is wrapped by
+:mod:`ding_lite.envs.pixels` and observes uint8 frames (see :class:`EnvSpec`). Rewards are python floats.
 Concrete env types register themselves with ``@register_env('name', 'alias', ...)`` and are built from
 the compiled ``env`` config section with ``ENV_REGISTRY.get(cfg['type'])(cfg)``.
 """
@@ -27,6 +29,8 @@ import numpy as np
 from ding_lite.utils.registry import Registry
 
 ActionKind = Literal["discrete", "continuous"]
+ObsType = Literal["state", "pixels", "pixels_state"]
+OBS_TYPES: tuple[str, ...] = ("state", "pixels", "pixels_state")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,16 @@ class EnvSpec:
     ``action_low``/``action_high`` are the bounds of every action component in the env's native units
     when they are uniform, else ``None``; they are always ``None`` for discrete envs.
     ``max_episode_steps`` is the step at which an episode is truncated, ``None`` when unbounded/unknown.
+
+    Observations, by ``obs_type``:
+
+    - ``'state'``: a float32 array of ``obs_shape``;
+    - ``'pixels'``: a uint8 frame of ``obs_shape`` = ``(3, H, W)``;
+    - ``'pixels_state'``: a dict ``{'image': uint8 obs_shape (3, H, W), 'state': float32 state_shape}``.
+
+    ``obs_shape`` is thus always the shape of the array a model's encoder takes first (the image when there
+    is one), and ``state_shape`` is set only for 'pixels_state'. :meth:`model_obs_shape` is the value
+    ``policy.model.obs_shape`` must hold for such observations.
     """
 
     obs_shape: tuple[int, ...]
@@ -46,10 +60,27 @@ class EnvSpec:
     action_low: float | None = None
     action_high: float | None = None
     max_episode_steps: int | None = None
+    obs_type: ObsType = "state"
+    state_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.action_kind not in ("discrete", "continuous"):
             raise ValueError(f"action_kind must be 'discrete' or 'continuous', got {self.action_kind!r}")
+        if self.obs_type not in OBS_TYPES:
+            raise ValueError(f"obs_type must be one of {', '.join(OBS_TYPES)}, got {self.obs_type!r}")
+        if (self.state_shape is not None) != (self.obs_type == "pixels_state"):
+            raise ValueError("state_shape is set exactly when obs_type is 'pixels_state'")
+
+    def model_obs_shape(self) -> int | list[int] | dict[str, Any]:
+        """``policy.model.obs_shape`` for these observations: ``D`` for a (D,) state, ``[3, H, W]`` for
+        frames, ``{'image': [3, H, W], 'state': D}`` for both; any other state shape as a list."""
+        if self.obs_type == "pixels_state":
+            assert self.state_shape is not None
+            state = self.state_shape
+            return {"image": list(self.obs_shape), "state": state[0] if len(state) == 1 else list(state)}
+        if self.obs_type == "state" and len(self.obs_shape) == 1:
+            return self.obs_shape[0]
+        return list(self.obs_shape)
 
 
 StepResult = tuple[np.ndarray, float, bool, bool]
@@ -100,6 +131,28 @@ class BaseEnv(abc.ABC):
 
     def close(self) -> None:
         """Release any resources; the env must not be used afterwards. The default does nothing."""
+
+    fps: float | None = None
+    """Steps per second of simulated time (recorded datasets use it), None when the env does not say."""
+
+    def native_action(self, actions: np.ndarray) -> np.ndarray:
+        """Actions (a batch) as ``step`` receives them, in the env's own units (``spec.action_low/high``);
+        the identity unless the env rescales its input (pendulum's ``act_scale``)."""
+        return actions
+
+    def input_action_bounds(self) -> tuple[float, float] | None:
+        """The range ``step`` expects continuous actions in (the native one unless the env rescales)."""
+        spec = self.spec
+        if spec.action_low is None or spec.action_high is None:
+            return None
+        return spec.action_low, spec.action_high
+
+    def render_rgb(self, size: int) -> np.ndarray:
+        """The current state drawn as a uint8 ``(3, size, size)`` frame; the same state gives the same bytes.
+
+        Envs that implement it can observe pixels (env config ``obs_type`` 'pixels' or 'pixels_state').
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot render frames (it does not implement render_rgb)")
 
     def reset_list(self) -> list[Any]:
         """:meth:`reset` with the observation as (nested) python floats; a fast path for the manager.

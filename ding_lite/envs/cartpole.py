@@ -8,6 +8,10 @@ truncated at its 200th step (both flags may be true on the same step).
 
 The physics runs on python floats (several times faster than numpy for a single env); the state kept
 between steps is float64, observations are its float32 rounding.
+
+``render_rgb(size)`` draws the state as Gymnasium's CartPole does, in NumPy: the frame spans the track
+from -2.4 m to 2.4 m, with a black track line and cart, a brown pole of 1 m and a blue axle (parts thinner
+than a pixel are drawn one pixel wide).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ding_lite.envs.base import (
     rng_from_state,
     rng_state,
 )
+from ding_lite.envs.render import BLACK, Canvas
 
 GRAVITY = 9.8  # m/s^2
 MASS_CART = 1.0  # kg
@@ -41,6 +46,10 @@ X_THRESHOLD = 2.4  # m
 THETA_THRESHOLD = 12 * 2 * math.pi / 360  # rad
 MAX_EPISODE_STEPS = 200
 RESET_BOUND = 0.05  # every state variable starts uniform in [-RESET_BOUND, RESET_BOUND]
+# frame geometry, in metres (Gymnasium's proportions): cart 0.4 x 0.24, pole 0.08 thick, axle above the centre
+CART_HALF_WIDTH, CART_HALF_HEIGHT, POLE_RADIUS, AXLE_OFFSET = 0.2, 0.12, 0.04, 0.06
+TRACK_Y = 0.65  # height of the track line, as a fraction of the frame from the top
+POLE_COLOR, AXLE_COLOR = (202, 152, 101), (129, 132, 203)
 
 
 @register_env("cartpole")
@@ -53,6 +62,7 @@ class CartPoleEnv(BaseEnv):
     """
 
     supports_state: ClassVar[bool] = True
+    fps = 1.0 / TAU
 
     def __init__(self, cfg: Mapping[str, Any] | None = None) -> None:
         super().__init__(cfg)
@@ -129,6 +139,20 @@ class CartPoleEnv(BaseEnv):
     def step_list(self, action: Any) -> ListStepResult:
         terminated, truncated = self._advance(action)
         return [self._x, self._x_dot, self._theta, self._theta_dot], 1.0, terminated, truncated
+
+    def render_rgb(self, size: int) -> np.ndarray:
+        scale = size / (2 * X_THRESHOLD)  # pixels per metre
+        canvas = Canvas(size)
+        track_y = TRACK_Y * size
+        canvas.capsule(0.0, track_y, float(size), track_y, 0.5, BLACK)
+        cart_x = size / 2 + self._x * scale
+        canvas.box(cart_x, track_y, max(CART_HALF_WIDTH * scale, 0.5), max(CART_HALF_HEIGHT * scale, 0.5), BLACK)
+        pivot_y = track_y - AXLE_OFFSET * scale
+        length, radius = 2 * HALF_LENGTH * scale, max(POLE_RADIUS * scale, 0.5)
+        tip_x, tip_y = cart_x + length * math.sin(self._theta), pivot_y - length * math.cos(self._theta)
+        canvas.capsule(cart_x, pivot_y, tip_x, tip_y, radius, POLE_COLOR)
+        canvas.disc(cart_x, pivot_y, radius, AXLE_COLOR)
+        return canvas.to_uint8()
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -4,6 +4,10 @@ Gymnasium is imported only when such an env is constructed, so importing :mod:`d
 cheap. Config keys: ``env_id`` (the Gymnasium id, e.g. ``'CartPole-v1'``) and ``max_episode_steps``
 (``None`` keeps the id's registered limit). Observations are converted to float32; the spec is built from
 the Gymnasium spaces. These envs cannot snapshot their state (``supports_state`` is False).
+
+With the env config's ``obs_type`` 'pixels' or 'pixels_state' the env is made with
+``render_mode='rgb_array'`` and ``render_rgb(size)`` area-resizes Gymnasium's frame to ``size`` x ``size``
+in NumPy (:func:`~ding_lite.envs.render.resize_rgb`).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import numpy as np
 
 from ding_lite.envs.adapter import spec_from_spaces
 from ding_lite.envs.base import BaseEnv, StepResult, register_env
+from ding_lite.envs.pixels import obs_settings
+from ding_lite.envs.render import resize_rgb
+from ding_lite.errors import ConfigError
 
 if TYPE_CHECKING:
     import gymnasium
 
 
-def _make(env_id: str, max_episode_steps: int | None) -> gymnasium.Env[Any, Any]:
+def _make(env_id: str, max_episode_steps: int | None, render_mode: str | None = None) -> gymnasium.Env[Any, Any]:
     """``gymnasium.make`` that reports an unknown/malformed id as a one-sentence ValueError."""
     import gymnasium
     from gymnasium import error
@@ -28,6 +35,8 @@ def _make(env_id: str, max_episode_steps: int | None) -> gymnasium.Env[Any, Any]
     kwargs: dict[str, Any] = {}
     if max_episode_steps is not None:
         kwargs["max_episode_steps"] = int(max_episode_steps)
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
     try:
         return gymnasium.make(env_id, **kwargs)
     except (error.UnregisteredEnv, error.DeprecatedEnv, ModuleNotFoundError, error.Error) as exc:
@@ -55,7 +64,8 @@ class GymnasiumEnv(BaseEnv):
         if not env_id:
             raise ValueError("the gymnasium env type needs a non-empty 'env_id' config key")
         self.env_id = env_id
-        self.env = _make(env_id, self.cfg.get("max_episode_steps"))
+        pixels = obs_settings(self.cfg)[0] != "state"
+        self.env = _make(env_id, self.cfg.get("max_episode_steps"), "rgb_array" if pixels else None)
         inner = self.env.spec
         limit = inner.max_episode_steps if inner is not None else None
         self.spec = spec_from_spaces(self.env.observation_space, self.env.action_space, limit)
@@ -63,6 +73,8 @@ class GymnasiumEnv(BaseEnv):
         self._act_dtype = getattr(self.env.action_space, "dtype", None) or np.float32
         self._act_shape = tuple(getattr(self.env.action_space, "shape", None) or ())
         self._pending_seed: int | None = None
+        step_seconds = getattr(self.env.unwrapped, "dt", None)  # MuJoCo envs; else the render rate
+        self.fps = 1.0 / float(step_seconds) if step_seconds else self.env.metadata.get("render_fps")
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
@@ -97,6 +109,22 @@ class GymnasiumEnv(BaseEnv):
             act = np.asarray(action, dtype=self._act_dtype).reshape(self._act_shape)
         obs, reward, terminated, truncated, _ = self.env.step(act)
         return np.asarray(obs, dtype=np.float32), float(reward), bool(terminated), bool(truncated)
+
+    def render_rgb(self, size: int) -> np.ndarray:
+        if self.env.render_mode != "rgb_array":
+            raise RuntimeError(f"{self.env_id} was made without render_mode='rgb_array' (env.obs_type is 'state')")
+        from gymnasium import error
+
+        try:
+            frame = self.env.render()
+        except error.DependencyNotInstalled as exc:  # e.g. pygame for the classic-control ids
+            raise ConfigError(
+                f"config key 'env.obs_type' is '{obs_settings(self.cfg)[0]}' but Gymnasium env '{self.env_id}' "
+                f"cannot render frames here: {exc}"
+            ) from None
+        if not isinstance(frame, np.ndarray):
+            raise ValueError(f"{self.env_id} rendered {type(frame).__name__}, not an RGB array")
+        return resize_rgb(frame, size)
 
     def close(self) -> None:
         self.env.close()

@@ -7,6 +7,10 @@ those about processes, retries and timeouts have no meaning here and are ignored
 
 Invariant between calls: ``_obs`` holds the observation every env will act on next, and ``_ret``/``_len``
 hold the return and length of each env's running episode (both zero right after a reset).
+
+Observations are batched with a leading env dimension: float32 state vectors, uint8 ``(3, H, W)`` frames
+(``obs_type='pixels'``) or a dict of both (``'pixels_state'``, batched key by key; see
+:mod:`ding_lite.utils.obs`). Flat float32 observations take a fast path through the envs' list methods.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import numpy as np
 
 from ding_lite.envs.adapter import adapt_env
 from ding_lite.envs.base import ENV_REGISTRY, BaseEnv, EnvSpec
+from ding_lite.envs.pixels import with_obs_type
+from ding_lite.utils.obs import Obs, as_obs, obs_from_state, obs_to_state, put, stack_obs
 from ding_lite.utils.registry import Registry
 
 
@@ -33,8 +39,8 @@ class VecStep:
     episode's totals where ``done``, NaN and 0 elsewhere.
     """
 
-    obs: np.ndarray
-    next_obs: np.ndarray
+    obs: Obs
+    next_obs: Obs
     reward: np.ndarray
     done: np.ndarray
     truncated: np.ndarray
@@ -65,8 +71,8 @@ class VectorEnvManager:
         self.env_num = len(self.envs)
         self._step_fns = [env.step_list for env in self.envs]
         self._reset_fns = [env.reset_list for env in self.envs]
-        self._obs: np.ndarray | None = None
-        self._flat = False  # observations are 1-D: use the list fast path
+        self._obs: Obs | None = None
+        self._flat = False  # observations are 1-D float32 arrays: use the list fast path
         self._ret = [0.0] * self.env_num
         self._len = [0] * self.env_num
         self._nan = np.full(self.env_num, np.nan)
@@ -106,15 +112,16 @@ class VectorEnvManager:
         for i, env in enumerate(self.envs):
             env.seed(seed + i)
 
-    def reset(self) -> np.ndarray:
-        """Start a new episode in every env; returns the ``(N, *obs_shape)`` float32 observations."""
+    def reset(self) -> Obs:
+        """Start a new episode in every env; returns the ``(N, *obs_shape)`` observations (float32 states,
+        uint8 frames, or a dict of both)."""
         self._check_open()
-        obs = np.stack([np.asarray(env.reset(), dtype=np.float32) for env in self.envs])
+        obs = stack_obs([as_obs(env.reset()) for env in self.envs])
         self._obs = obs
-        self._flat = obs.ndim == 2
+        self._flat = _is_flat(obs)
         self._ret = [0.0] * self.env_num
         self._len = [0] * self.env_num
-        return obs.copy()
+        return _copy(obs)
 
     def step(self, actions: np.ndarray | Sequence[Any]) -> VecStep:
         """Step every env with its action, auto-resetting envs whose episode ended."""
@@ -147,10 +154,10 @@ class VectorEnvManager:
                     truncs.append(False)
             next_obs = np.array(rows, dtype=np.float32)
         else:
-            next_obs = np.empty_like(self._obs)
+            next_obs = _empty_like(self._obs)
             for i, env in enumerate(self.envs):
                 step_obs, r, te, tr = env.step(acts[i])
-                next_obs[i] = step_obs
+                put(next_obs, i, step_obs)
                 rewards.append(r)
                 ret[i] += r
                 length[i] += 1
@@ -158,7 +165,7 @@ class VectorEnvManager:
                 truncs.append(tr and not te)
                 if te or tr:
                     ended.append(i)
-        obs = next_obs.copy()
+        obs = next_obs.copy() if self._flat else _copy(next_obs)
         ep_ret = self._nan.copy()
         ep_len = self._zeros.copy()
         for i in ended:
@@ -166,7 +173,10 @@ class VectorEnvManager:
             ep_len[i] = length[i]
             ret[i] = 0.0
             length[i] = 0
-            obs[i] = self._reset_fns[i]() if self._flat else self.envs[i].reset()
+            if self._flat:
+                obs[i] = self._reset_fns[i]()
+            else:
+                put(obs, i, self.envs[i].reset())
         self._obs = obs
         return VecStep(
             obs=obs,
@@ -181,7 +191,8 @@ class VectorEnvManager:
     def state_dict(self) -> dict[str, Any]:
         """Snapshot of the current observations, running episode stats and every env's state.
 
-        Contains only python scalars, lists, dicts and str (``torch.load(weights_only=True)``-safe).
+        Contains only python scalars, lists, dicts and str, and uint8 frames as torch tensors
+        (``torch.load(weights_only=True)``-safe; see :func:`~ding_lite.utils.obs.obs_to_state`).
         Raises NotImplementedError when some env does not support state.
         """
         for i, env in enumerate(self.envs):
@@ -190,7 +201,7 @@ class VectorEnvManager:
         return {
             "kind": "vector_env_manager",
             "env_num": self.env_num,
-            "obs": None if self._obs is None else self._obs.tolist(),
+            "obs": None if self._obs is None else obs_to_state(self._obs),
             "episode_return": list(self._ret),
             "episode_length": list(self._len),
             "envs": [env.state_dict() for env in self.envs],
@@ -203,8 +214,8 @@ class VectorEnvManager:
         for env, env_state in zip(self.envs, state["envs"], strict=True):
             env.load_state_dict(env_state)
         obs = state["obs"]
-        self._obs = None if obs is None else np.array(obs, dtype=np.float32)
-        self._flat = self._obs is not None and self._obs.ndim == 2
+        self._obs = None if obs is None else obs_from_state(obs)
+        self._flat = self._obs is not None and _is_flat(self._obs)
         self._ret = [float(v) for v in state["episode_return"]]
         self._len = [int(v) for v in state["episode_length"]]
 
@@ -223,6 +234,25 @@ class VectorEnvManager:
         return f"{type(self).__name__}(env_num={self.env_num}, env={type(self.envs[0]).__name__})"
 
 
+def _is_flat(obs: Obs) -> bool:
+    return isinstance(obs, np.ndarray) and obs.ndim == 2 and obs.dtype == np.float32
+
+
+def _copy(obs: Obs) -> Obs:
+    return {key: value.copy() for key, value in obs.items()} if isinstance(obs, dict) else obs.copy()
+
+
+def _empty_like(obs: Obs) -> Obs:
+    return {key: np.empty_like(value) for key, value in obs.items()} if isinstance(obs, dict) else np.empty_like(obs)
+
+
+def make_env(env_cfg: Mapping[str, Any], env_fn: Callable[[], Any] | None = None) -> BaseEnv:
+    """One env as ``env_cfg`` describes it: ``ENV_REGISTRY.get(env_cfg['type'])(env_cfg)`` (or
+    ``adapt_env(env_fn())``), observing what ``env_cfg['obs_type']`` asks for (:mod:`ding_lite.envs.pixels`)."""
+    env = adapt_env(env_fn()) if env_fn is not None else ENV_REGISTRY.get(str(env_cfg.get("type", "")))(env_cfg)
+    return with_obs_type(env, env_cfg)
+
+
 def make_env_manager(
     env_cfg: Mapping[str, Any],
     manager_cfg: Mapping[str, Any],
@@ -231,16 +261,13 @@ def make_env_manager(
 ) -> VectorEnvManager:
     """Build ``env_num`` envs and wrap them in the manager type named by ``manager_cfg['type']``.
 
-    Envs come from ``ENV_REGISTRY.get(env_cfg['type'])(env_cfg)``, or from ``adapt_env(env_fn())`` when
-    ``env_fn`` is given (then ``env_cfg['type']`` is not needed). Unknown type names raise
-    :class:`~ding_lite.utils.registry.UnknownNameError` listing the known ones.
+    Envs come from :func:`make_env`: ``ENV_REGISTRY.get(env_cfg['type'])(env_cfg)``, or
+    ``adapt_env(env_fn())`` when ``env_fn`` is given (then ``env_cfg['type']`` is not needed), wrapped for
+    ``env_cfg['obs_type']``. Unknown type names raise :class:`~ding_lite.utils.registry.UnknownNameError`
+    listing the known ones.
     """
     if env_num < 1:
         raise ValueError(f"env_num must be >= 1, got {env_num}")
     manager_cls = ENV_MANAGER_REGISTRY.get(str(manager_cfg.get("type", "base")))
-    if env_fn is not None:
-        envs = [adapt_env(env_fn()) for _ in range(env_num)]
-    else:
-        env_cls = ENV_REGISTRY.get(str(env_cfg.get("type", "")))
-        envs = [env_cls(env_cfg) for _ in range(env_num)]
+    envs = [make_env(env_cfg, env_fn) for _ in range(env_num)]
     return manager_cls(envs, manager_cfg)

@@ -6,6 +6,10 @@ The action is a torque in N*m, clipped to ``[-2, 2]``; with ``act_scale`` the in
 ``[-1, 1]`` and is mapped affinely onto ``[-2, 2]`` before clipping. The reward is
 ``-(angle_normalize(theta)**2 + 0.1*theta_dot**2 + 0.001*u**2)`` computed on the pre-step state and the
 clipped torque, so it lies in about ``[-16.27, 0]``. Episodes never terminate; the 200th step is truncated.
+
+``render_rgb(size)`` draws the rod in NumPy as Gymnasium's Pendulum does (red, 0.2 m thick, turning
+counter-clockwise for positive theta, a black axle at the centre) on a white frame spanning 2.5 m, so the
+rod reaches 80% of the way to the frame's edge.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ding_lite.envs.base import (
     rng_from_state,
     rng_state,
 )
+from ding_lite.envs.render import BLACK, Canvas
 
 MAX_SPEED = 8.0  # rad/s
 MAX_TORQUE = 2.0  # N*m
@@ -36,6 +41,8 @@ LENGTH = 1.0  # m
 MAX_EPISODE_STEPS = 200
 _RESET_LOW = np.array([-math.pi, -1.0])
 _RESET_HIGH = np.array([math.pi, 1.0])
+VIEW = 2.5  # m spanned by a frame
+ROD_RADIUS, AXLE_RADIUS, ROD_COLOR = 0.1, 0.05, (204, 77, 77)
 
 
 def angle_normalize(x: float) -> float:
@@ -124,6 +131,25 @@ class PendulumEnv(BaseEnv):
     def step(self, action: Any) -> StepResult:
         obs, reward, terminated, truncated = self.step_list(action)
         return np.array(obs, dtype=np.float32), reward, terminated, truncated
+
+    fps = 1.0 / DT
+
+    def native_action(self, actions: np.ndarray) -> np.ndarray:
+        if not self.act_scale:
+            return actions
+        return np.clip(actions * MAX_TORQUE, -MAX_TORQUE, MAX_TORQUE).astype(np.asarray(actions).dtype, copy=False)
+
+    def input_action_bounds(self) -> tuple[float, float] | None:
+        return (-1.0, 1.0) if self.act_scale else (-MAX_TORQUE, MAX_TORQUE)
+
+    def render_rgb(self, size: int) -> np.ndarray:
+        scale, centre = size / VIEW, size / 2
+        canvas = Canvas(size)
+        tip_x = centre - LENGTH * scale * math.sin(self._th)  # theta 0 points up, positive turns left
+        tip_y = centre - LENGTH * scale * math.cos(self._th)
+        canvas.capsule(centre, centre, tip_x, tip_y, max(ROD_RADIUS * scale, 0.5), ROD_COLOR)
+        canvas.disc(centre, centre, max(AXLE_RADIUS * scale, 0.5), BLACK)
+        return canvas.to_uint8()
 
     def state_dict(self) -> dict[str, Any]:
         return {

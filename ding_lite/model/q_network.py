@@ -1,4 +1,7 @@
-"""``DQN`` Q-network: FC encoder plus a dueling or plain discrete head (DI-engine names: ``encoder``, ``head``)."""
+"""``DQN`` Q-network: an encoder plus a dueling or plain discrete head (DI-engine names: ``encoder``, ``head``).
+
+The encoder is an FC encoder for state vectors and a conv encoder for frames (:mod:`ding_lite.model.pixels`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ding_lite.model.common import DiscreteHead, DuelingHead, FCEncoder
+from ding_lite.model.common import DiscreteHead, DuelingHead
 from ding_lite.model.numpy_infer import DuelingChain, LinearChain, linears
+from ding_lite.model.pixels import ConvEncoder, ObsShape, make_encoder, torch_acting
 
 
 def dqn_default_config() -> dict[str, Any]:
@@ -34,7 +38,7 @@ class DQN(nn.Module):
 
     def __init__(
         self,
-        obs_shape: int,
+        obs_shape: ObsShape,
         action_shape: int,
         encoder_hidden_size_list: list[int] | None = None,
         dueling: bool = True,
@@ -42,7 +46,7 @@ class DQN(nn.Module):
         head_layer_num: int = 1,
     ) -> None:
         super().__init__()
-        self.encoder = FCEncoder(obs_shape, encoder_hidden_size_list or [128, 128, 64])
+        self.encoder = make_encoder(obs_shape, encoder_hidden_size_list or [128, 128, 64])
         feat = self.encoder.output_size
         hidden = head_hidden_size or feat
         head_cls = DuelingHead if dueling else DiscreteHead
@@ -51,10 +55,14 @@ class DQN(nn.Module):
 
     def numpy_q(self, ranking_only: bool = False) -> Callable[[np.ndarray], np.ndarray]:
         """A NumPy function computing the same Q values (see :mod:`ding_lite.model.numpy_infer`); with
-        ``ranking_only`` a dueling net returns the advantages, which rank actions exactly as Q does."""
+        ``ranking_only`` a dueling net returns the advantages, which rank actions exactly as Q does.
+        A conv encoder's model computes its Q values in torch instead (:func:`~ding_lite.model.pixels.torch_acting`)."""
+        if isinstance(self.encoder, ConvEncoder):
+            return torch_acting(self)
         if isinstance(self.head, DuelingHead):
             return DuelingChain(self.encoder, self.head.A, self.head.V, ranking_only)
         return LinearChain(linears(self.encoder) + linears(self.head))
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+    def forward(self, obs: Any) -> torch.Tensor:
+        """Q values of ``obs``: a float32 state batch, uint8 frames, or a dict of both (by ``obs_shape``)."""
         return self.head(self.encoder(obs))

@@ -5,6 +5,11 @@
   ``2`` a regression head giving Q(s, a);
 - ``actor`` / ``critic``: DI-engine's alias ModuleLists whose entry ``1`` is the head (entry ``0`` is an
   empty encoder), so ``state_dict()`` also holds the ``actor.1.*`` and ``critic.1.*`` keys.
+
+For frames (``obs_shape`` ``[3, H, W]`` or ``{'image': ..., 'state': D}``) the actor and the critics each
+get a conv encoder (``actor_encoder``, ``critic_encoder``, shared by the twin critics; FC widths
+``encoder_hidden_size_list``, default ``[64]``), which is then entry ``0`` of ``actor`` / ``critic`` as in
+DI-engine; the heads take the encoder's features instead of the observation.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from torch import nn
 
 from ding_lite.model.common import RegressionHead, ReparameterizationHead
 from ding_lite.model.numpy_infer import LinearChain, linears
+from ding_lite.model.pixels import ConvEncoder, ObsShape, parse_obs_shape, torch_acting
+
+PIXEL_ENCODER_SIZES = [64]  # FC widths after each conv encoder when encoder_hidden_size_list is None
 
 
 def qac_default_config() -> dict[str, Any]:
@@ -44,37 +52,52 @@ def _critic(in_size: int, hidden: int, layer_num: int) -> nn.Sequential:
 class ContinuousQAC(nn.Module):
     def __init__(
         self,
-        obs_shape: int,
+        obs_shape: ObsShape,
         action_shape: int,
         twin_critic: bool = True,
         actor_head_hidden_size: int = 256,
         actor_head_layer_num: int = 1,
         critic_head_hidden_size: int = 256,
         critic_head_layer_num: int = 1,
+        encoder_hidden_size_list: list[int] | None = None,
     ) -> None:
         super().__init__()
+        image, state = parse_obs_shape(obs_shape)
+        self.encoded = image is not None  # frames: the heads take conv features
+        actor_encoder: nn.Module = nn.Identity()
+        critic_encoder: nn.Module = nn.Identity()
+        actor_in = critic_in = state
+        if image is not None:
+            sizes = list(encoder_hidden_size_list or PIXEL_ENCODER_SIZES)
+            self.actor_encoder = actor_encoder = ConvEncoder(image, state, sizes)
+            actor_in = critic_in = sizes[-1]
         hidden = actor_head_hidden_size
         head = ReparameterizationHead(hidden, hidden, action_shape, actor_head_layer_num, sigma_type="conditioned")
-        self.actor_head = nn.Sequential(nn.Linear(obs_shape, hidden), nn.ReLU(), head)
+        self.actor_head = nn.Sequential(nn.Linear(actor_in, hidden), nn.ReLU(), head)
+        if image is not None:
+            self.critic_encoder = critic_encoder = ConvEncoder(image, state, sizes)
         critics = 2 if twin_critic else 1
         self.critic_head = nn.ModuleList(
-            [_critic(obs_shape + action_shape, critic_head_hidden_size, critic_head_layer_num) for _ in range(critics)]
+            [_critic(critic_in + action_shape, critic_head_hidden_size, critic_head_layer_num) for _ in range(critics)]
         )
-        self.actor = nn.ModuleList([nn.Identity(), self.actor_head])
-        self.critic = nn.ModuleList([nn.Identity(), self.critic_head])
+        self.actor = nn.ModuleList([actor_encoder, self.actor_head])
+        self.critic = nn.ModuleList([critic_encoder, self.critic_head])
 
-    def compute_actor(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def compute_actor(self, obs: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, sigma)`` of the pre-tanh Gaussian."""
-        result: tuple[torch.Tensor, torch.Tensor] = self.actor_head(obs)
+        result: tuple[torch.Tensor, torch.Tensor] = self.actor_head(self.actor_encoder(obs) if self.encoded else obs)
         return result
 
-    def compute_critic(self, obs: torch.Tensor, action: torch.Tensor) -> list[torch.Tensor]:
+    def compute_critic(self, obs: Any, action: torch.Tensor) -> list[torch.Tensor]:
         """Q(s, a) from each critic, each of shape (batch,)."""
-        x = torch.cat([obs, action], dim=-1)
+        x = torch.cat([self.critic_encoder(obs) if self.encoded else obs, action], dim=-1)
         return [critic(x) for critic in self.critic_head]
 
     def numpy_actor(self) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        """NumPy ``(mu, sigma)`` for acting (see :mod:`ding_lite.model.numpy_infer`)."""
+        """NumPy ``(mu, sigma)`` for acting (see :mod:`ding_lite.model.numpy_infer`; computed in torch for
+        conv encoders: :func:`~ding_lite.model.pixels.torch_acting`)."""
+        if self.encoded:
+            return torch_acting(self.compute_actor)
         head = self.actor_head[2]
         assert isinstance(head, ReparameterizationHead)
         trunk = LinearChain(linears(self.actor_head[0]) + linears(head.main), relu_last=True)

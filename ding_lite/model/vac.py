@@ -3,7 +3,8 @@
 Registration order (encoder, critic_head, actor_head) fixes the order of ``parameters()`` and so the
 indices in the Adam state dict; it matches DI-engine's, so its optimizer state loads too. ``actor`` and
 ``critic`` are ModuleLists of the shared parts, so ``state_dict()`` also holds DI-engine's alias keys
-``actor.0.*``, ``actor.1.*``, ``critic.0.*`` and ``critic.1.*``.
+``actor.0.*``, ``actor.1.*``, ``critic.0.*`` and ``critic.1.*``. The encoder is an FC encoder for state
+vectors and a conv encoder for frames (:mod:`ding_lite.model.pixels`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ding_lite.model.common import DiscreteHead, FCEncoder, RegressionHead, ReparameterizationHead
+from ding_lite.model.common import DiscreteHead, RegressionHead, ReparameterizationHead
 from ding_lite.model.numpy_infer import LinearChain, linears
+from ding_lite.model.pixels import ConvEncoder, ObsShape, make_encoder, torch_acting
 
 
 def vac_default_config() -> dict[str, Any]:
@@ -45,7 +47,7 @@ class VAC(nn.Module):
 
     def __init__(
         self,
-        obs_shape: int,
+        obs_shape: ObsShape,
         action_shape: int,
         action_space: str = "discrete",
         encoder_hidden_size_list: list[int] | None = None,
@@ -58,7 +60,7 @@ class VAC(nn.Module):
     ) -> None:
         super().__init__()
         self.action_space = action_space
-        self.encoder = FCEncoder(obs_shape, encoder_hidden_size_list or [128, 128, 64])
+        self.encoder = make_encoder(obs_shape, encoder_hidden_size_list or [128, 128, 64])
         feat = self.encoder.output_size
         self.critic_head = RegressionHead(feat, critic_head_hidden_size, critic_head_layer_num)
         self.actor_head: nn.Module
@@ -73,19 +75,22 @@ class VAC(nn.Module):
         self.actor = nn.ModuleList([self.encoder, self.actor_head])
         self.critic = nn.ModuleList([self.encoder, self.critic_head])
 
-    def compute_actor(self, obs: torch.Tensor) -> Any:
+    def compute_actor(self, obs: Any) -> Any:
         """Logits (discrete) or ``(mu, sigma)`` (continuous)."""
         return self.actor_head(self.encoder(obs))
 
-    def compute_critic(self, obs: torch.Tensor) -> torch.Tensor:
+    def compute_critic(self, obs: Any) -> torch.Tensor:
         return self.critic_head(self.encoder(obs))
 
-    def compute_actor_critic(self, obs: torch.Tensor) -> tuple[Any, torch.Tensor]:
+    def compute_actor_critic(self, obs: Any) -> tuple[Any, torch.Tensor]:
         feat = self.encoder(obs)
         return self.actor_head(feat), self.critic_head(feat)
 
     def numpy_actor(self) -> Callable[[np.ndarray], Any]:
-        """A NumPy function giving the actor's output: logits, or ``(mu, sigma)`` for continuous actions."""
+        """A NumPy function giving the actor's output: logits, or ``(mu, sigma)`` for continuous actions
+        (computed in torch for a conv encoder: :func:`~ding_lite.model.pixels.torch_acting`)."""
+        if isinstance(self.encoder, ConvEncoder):
+            return torch_acting(self.compute_actor)
         if self.action_space == "discrete":
             return LinearChain(linears(self.encoder) + linears(self.actor_head))
         head = self.actor_head

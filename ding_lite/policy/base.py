@@ -216,6 +216,8 @@ def use_numpy_learning(policy: Policy, obstacle: str | None) -> bool:
         raise ConfigError(f"policy.learn.backend is '{backend}'; use one of {', '.join(LEARN_BACKENDS)}")
     if policy.frozen_parameters and obstacle is None:
         obstacle = "policy.freeze is set (frozen parameters train with backend='torch')"
+    if obstacle is None and any(isinstance(m, nn.Conv2d) for m in policy.model.modules()):
+        obstacle = "the model has a convolutional image encoder (pixel observations train with backend='torch')"
     if obstacle is None and not all(numpy_compatible(p) for p in policy.model.parameters()):
         obstacle = "the model's parameters are not all contiguous float32 CPU tensors"
     if backend == "numpy" and obstacle is not None:

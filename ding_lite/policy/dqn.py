@@ -72,7 +72,7 @@ class DQNPolicy(Policy):
 
     def _create_model(self, model_cfg: Mapping[str, Any]) -> DQN:
         return DQN(
-            obs_shape=int(model_cfg["obs_shape"]),
+            obs_shape=model_cfg["obs_shape"],  # a state size, or an image shape (ding_lite.model.pixels)
             action_shape=int(model_cfg["action_shape"]),
             encoder_hidden_size_list=list(model_cfg["encoder_hidden_size_list"]),
             dueling=bool(model_cfg["dueling"]),

@@ -28,6 +28,7 @@ from ding_lite.policy.optim import Adam
 from ding_lite.policy.running_stats import RunningMeanStd
 from ding_lite.policy.train_cycle import TrainCycle
 from ding_lite.policy.weights import trainable
+from ding_lite.utils.obs import map_obs
 
 
 @register_policy("ppo")
@@ -82,7 +83,7 @@ class PPOPolicy(Policy):
 
     def _create_model(self, model_cfg: Mapping[str, Any]) -> VAC:
         return VAC(
-            obs_shape=int(model_cfg["obs_shape"]),
+            obs_shape=model_cfg["obs_shape"],  # a state size, or an image shape (ding_lite.model.pixels)
             action_shape=int(model_cfg["action_shape"]),
             action_space=str(model_cfg.get("action_space") or self._cfg["action_space"]),
             encoder_hidden_size_list=list(model_cfg["encoder_hidden_size_list"]),
@@ -148,20 +149,20 @@ class PPOPolicy(Policy):
         return out[0] if self._continuous else out.argmax(-1)
 
     # --- learn ----------------------------------------------------------------------------------
-    def _values(self, obs: np.ndarray) -> np.ndarray:
-        """The critic's (normalised) values of a batch of observations."""
+    def _values(self, obs: Any) -> np.ndarray:
+        """The critic's (normalised) values of a batch of observations (arrays, or a dict of them)."""
         if self._numpy is not None:
             return self._numpy.value(obs)
         with torch.no_grad():
-            return self._model.compute_critic(torch.from_numpy(obs)).numpy()
+            return self._model.compute_critic(map_obs(torch.from_numpy, obs)).numpy()
 
-    def _advantages(self, rollout: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _advantages(self, rollout: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """GAE over time per env: returns (advantage, value, return), each (T, N), value normalised."""
         steps, envs = rollout["reward"].shape
-        obs = rollout["obs"].reshape(steps * envs, -1)
-        next_obs = rollout["next_obs"].reshape(steps * envs, -1)
-        value = self._values(obs.numpy()).reshape(steps, envs)
-        next_value = self._values(next_obs.numpy()).reshape(steps, envs)
+        obs = map_obs(lambda t: t.numpy(), _flat_steps(rollout["obs"], steps * envs))
+        next_obs = map_obs(lambda t: t.numpy(), _flat_steps(rollout["next_obs"], steps * envs))
+        value = self._values(obs).reshape(steps, envs)
+        next_value = self._values(next_obs).reshape(steps, envs)
         value_norm = bool(self._cfg["learn"]["value_norm"])
         std = np.float32(self._value_rms.std) if value_norm else np.float32(1.0)
         value, next_value = value * std, next_value * std
@@ -191,10 +192,10 @@ class PPOPolicy(Policy):
             self._value_rms.load_state_dict(state["value_norm"])
 
     def _new_train_cycle(self, data: Mapping[str, Any]) -> TrainCycle:
-        rollout = {k: torch.as_tensor(v) for k, v in data.items()}
+        rollout = {k: map_obs(torch.as_tensor, v) for k, v in data.items()}
         rollout["done"] = rollout["done"].float()
         total = rollout["reward"].numel()
-        flat_obs = rollout["obs"].reshape(total, -1)
+        flat_obs = _flat_steps(rollout["obs"], total)
         flat_action = rollout["action"].reshape(total, *rollout["action"].shape[2:])
         if self._numpy is not None:
             old_logp = torch.from_numpy(self._numpy.log_prob(flat_obs.numpy(), flat_action.numpy()))
@@ -288,3 +289,8 @@ class PPOPolicy(Policy):
         value_norm = state.get("ding_lite", {}).get("value_norm")
         if value_norm is not None:
             self._value_rms.load_state_dict(value_norm)
+
+
+def _flat_steps(obs: Any, total: int) -> Any:
+    """(T, N, ...) observation tensors (or a dict of them) as (T * N, ...)."""
+    return map_obs(lambda t: t.reshape(total, *t.shape[2:]), obs)

@@ -86,13 +86,14 @@ class SACPolicy(Policy):
 
     def _create_model(self, model_cfg: Mapping[str, Any]) -> ContinuousQAC:
         return ContinuousQAC(
-            obs_shape=int(model_cfg["obs_shape"]),
+            obs_shape=model_cfg["obs_shape"],  # a state size, or an image shape (ding_lite.model.pixels)
             action_shape=int(model_cfg["action_shape"]),
             twin_critic=bool(model_cfg["twin_critic"]),
             actor_head_hidden_size=int(model_cfg["actor_head_hidden_size"]),
             actor_head_layer_num=int(model_cfg["actor_head_layer_num"]),
             critic_head_hidden_size=int(model_cfg["critic_head_hidden_size"]),
             critic_head_layer_num=int(model_cfg["critic_head_layer_num"]),
+            encoder_hidden_size_list=model_cfg.get("encoder_hidden_size_list"),
         )
 
     def sync_targets(self) -> None:
@@ -122,9 +123,9 @@ class SACPolicy(Policy):
             self._optimizer_policy: Adam | NumpyAdam = self._numpy.optimizer_policy
             self._optimizer_alpha: Adam | NumpyAdam = self._numpy.optimizer_alpha
         else:
-            critic_params = trainable(self._model.critic_head.parameters())
+            critic_params = trainable(self._model.critic.parameters())  # the critic encoder too, for frames
             self._optimizer_q = Adam(critic_params, lr=float(learn["learning_rate_q"]))
-            actor_params = trainable(self._model.actor_head.parameters())
+            actor_params = trainable(self._model.actor.parameters())
             self._optimizer_policy = Adam(actor_params, lr=float(learn["learning_rate_policy"]))
             self._optimizer_alpha = Adam([self._log_alpha], lr=float(learn["learning_rate_alpha"]))
 

@@ -4,6 +4,7 @@ A cycle makes ``epochs`` passes over the rollout in shuffled minibatches; each m
 iteration. The cycle is explicit state (rollout, behaviour log-probabilities, current epoch, its shuffle
 order and position, and the epoch's advantages), so a checkpoint written between two minibatches can
 hold it and a resumed run continues with exactly the minibatches the uninterrupted run would have used.
+The rollout's ``obs`` may be a dict of tensors (``obs_type='pixels_state'``); frames stay uint8.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
+
+from ding_lite.utils.obs import map_obs
 
 # (rollout) -> (advantage, value, return), each (T, N); may update running statistics
 AdvantageFn = Callable[[Mapping[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
@@ -53,10 +56,10 @@ class TrainCycle:
             self.pos = 0
         idx = self.order[self.pos : self.pos + self.batch_size]
         self.pos += self.batch_size
-        obs = self.rollout["obs"]
+        total = self.total
         action = self.rollout["action"]
         return {
-            "obs": obs.reshape(self.total, *obs.shape[2:])[idx],
+            "obs": map_obs(lambda obs: obs.reshape(total, *obs.shape[2:])[idx], self.rollout["obs"]),
             "action": action.reshape(self.total, *action.shape[2:])[idx],
             "logp_old": self.old_logp[idx],
             "adv": self.adv[idx],

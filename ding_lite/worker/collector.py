@@ -18,6 +18,7 @@ from ding_lite.data.nstep import NStepTransitions
 from ding_lite.envs import VectorEnvManager
 from ding_lite.policy.base import Policy
 from ding_lite.utils.log import ExperimentLogger
+from ding_lite.utils.obs import obs_from_state, stack_obs
 
 log = logging.getLogger("ding_lite")
 
@@ -65,7 +66,7 @@ class SampleCollector:
         self._window_steps = int(state["window_steps"])
         if state["env"] is not None:
             self.env.load_state_dict(state["env"])
-            self._obs = np.asarray(state["env"]["obs"], dtype=np.float32)
+            self._obs = obs_from_state(state["env"]["obs"])
         else:
             log.warning("the collector envs could not save their state; their episodes restart on resume")
             self._obs = self.env.reset()
@@ -86,8 +87,9 @@ class SampleCollector:
         self._obs = step.obs
         return step
 
-    def collect_rollout(self, n_sample: int, train_iter: int) -> dict[str, np.ndarray]:
-        """On-policy: ceil(n_sample / env_num) steps of every env, as (T, N, ...) arrays."""
+    def collect_rollout(self, n_sample: int, train_iter: int) -> dict[str, Any]:
+        """On-policy: ceil(n_sample / env_num) steps of every env, as (T, N, ...) arrays (``obs`` and
+        ``next_obs`` as dicts of them for dict observations)."""
         steps = -(-n_sample // self.env.env_num)
         forward = self.policy.collect_mode.forward
         obs_list, act_list, rew_list, done_list, next_list = [], [], [], [], []
@@ -102,19 +104,19 @@ class SampleCollector:
             next_list.append(step.next_obs)
         self.maybe_log(train_iter)
         return {
-            "obs": np.stack(obs_list),
+            "obs": stack_obs(obs_list),
             "action": np.stack(act_list),
             "reward": np.stack(rew_list),
             "done": np.stack(done_list),
-            "next_obs": np.stack(next_list),
+            "next_obs": stack_obs(next_list),
         }
 
     def collect_transitions(
         self, n_sample: int, train_iter: int, nstep: NStepTransitions, random_actions: bool = False
-    ) -> list[dict[str, np.ndarray]]:
+    ) -> list[dict[str, Any]]:
         """Off-policy: at least ``n_sample`` env steps, returned as completed (n-step) transitions."""
         forward = self.policy.collect_mode.forward
-        out: list[dict[str, np.ndarray]] = []
+        out: list[dict[str, Any]] = []
         done_steps = 0
         while done_steps < n_sample:
             obs = self._obs
