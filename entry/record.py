@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from ding_lite.utils.obs import take
 
 Controller = Callable[[np.ndarray], np.ndarray]
 RECORDING_PATH = "meta/recording.json"
+IN_FLIGHT = 4  # batches of finished episodes waiting for the writer thread, at most
 
 
 def record(
@@ -166,36 +169,57 @@ def _roll_out(
     seed: int,
     quiet: bool,
 ) -> int:
-    """Step all envs until ``episodes`` episodes have finished and been saved; returns frames written."""
+    """Step all envs until ``episodes`` episodes have finished and been saved; returns frames written.
+
+    Finished episodes are saved in order by one writer thread while the envs go on stepping (Parquet
+    encoding and fsync release the GIL), those that end on the same step in one commit; at most
+    ``IN_FLIGHT`` batches wait. A save that fails stops the run with
+    its error; an episode counts as recorded once its save has returned.
+    """
     spec = env.spec
     rng = np.random.default_rng(seed)
     env.seed(seed)
     obs = env.reset()
     n = env.env_num
     pending: list[list[tuple[Any, np.ndarray, float]]] = [[] for _ in range(n)]
-    saved = frames = 0
+    submitted = frames = 0
+    saves: deque[Future[int]] = deque()
     shown = time.perf_counter()
-    while saved < episodes:
-        actions = _noisy(np.asarray(act(obs)), env, noise, rng)
-        step = env.step(actions)
-        native = env.envs[0].native_action(actions)
-        for i in range(n):
-            pending[i].append((take(obs, i), native[i], float(step.reward[i])))
-        for ended in np.flatnonzero(step.done):
-            if saved < episodes:
-                frames += _save(writer, pending[ended], spec, task)
-                saved += 1
-            pending[ended] = []
-        obs = step.obs
-        if not quiet and time.perf_counter() - shown > 0.5:
-            shown = time.perf_counter()
-            _progress(saved, episodes, frames, writer.total_episodes)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ding-record-writer") as saver:
+        while submitted < episodes:
+            actions = _noisy(np.asarray(act(obs)), env, noise, rng)
+            step = env.step(actions)
+            native = env.envs[0].native_action(actions)
+            for i in range(n):
+                pending[i].append((take(obs, i), native[i], float(step.reward[i])))
+            finished = []
+            for ended in np.flatnonzero(step.done):
+                if submitted < episodes:
+                    finished.append(pending[ended])
+                    submitted += 1
+                pending[ended] = []
+            if finished:  # episodes that end on the same step are saved in one commit
+                saves.append(saver.submit(_save, writer, finished, spec, task))
+            obs = step.obs
+            while saves and (saves[0].done() or len(saves) > IN_FLIGHT):  # a failed save raises here
+                frames += saves.popleft().result()
+            if not quiet and time.perf_counter() - shown > 0.5:
+                shown = time.perf_counter()
+                _progress(submitted - len(saves), episodes, frames, writer.total_episodes)
+        while saves:
+            frames += saves.popleft().result()
     if not quiet:
-        _progress(saved, episodes, frames, writer.total_episodes, end="\n")
+        _progress(episodes, episodes, frames, writer.total_episodes, end="\n")
     return frames
 
 
-def _save(writer: DatasetWriter, steps: list[tuple[Any, np.ndarray, float]], spec: EnvSpec, task: str) -> int:
+def _save(writer: DatasetWriter, finished: list[list[tuple[Any, np.ndarray, float]]], spec: EnvSpec, task: str) -> int:
+    """Save whole episodes of (observation, native action, reward) steps in one commit; returns frames."""
+    writer.save_episodes([(_episode_values(steps, spec), task) for steps in finished])
+    return sum(len(steps) for steps in finished)
+
+
+def _episode_values(steps: list[tuple[Any, np.ndarray, float]], spec: EnvSpec) -> dict[str, np.ndarray]:
     length = len(steps)
     actions = np.stack([np.asarray(a) for _, a, _ in steps])
     observations = [o for o, _, _ in steps]
@@ -212,8 +236,7 @@ def _save(writer: DatasetWriter, steps: list[tuple[Any, np.ndarray, float]], spe
     else:
         values["observation.image"] = np.stack([o["image"] for o in observations])
         values["observation.state"] = np.stack([o["state"] for o in observations]).astype(np.float32)
-    writer.save_episode_arrays(values, task)
-    return length
+    return values
 
 
 def _progress(saved: int, wanted: int, frames: int, total: int, end: str = "\r") -> None:

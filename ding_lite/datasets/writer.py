@@ -34,7 +34,7 @@ from ding_lite.datasets import format as fmt
 from ding_lite.datasets.columns import huggingface_metadata, to_arrow
 from ding_lite.datasets.format import DatasetError, Feature
 from ding_lite.datasets.loading import read_parquet, read_tasks
-from ding_lite.datasets.stats import Stats, StatsAccumulator, episode_stats, to_json
+from ding_lite.datasets.stats import Stats, StatsAccumulator, episode_stats_of, to_json
 from ding_lite.utils.files import write_atomic
 
 FRAMES_PER_FILE = 10_000
@@ -157,18 +157,70 @@ class DatasetWriter:
     def save_episode_arrays(self, values: Mapping[str, np.ndarray], task: str | Sequence[str]) -> int:
         """Write one whole episode given as arrays (frames, *shape) of every recorded feature, with one task
         or one per frame; the same checks as ``add_frame``, without a Python call per frame."""
-        missing = [n for n in self.recorded if n not in values]
-        if missing or set(values) - set(self.recorded):
+        return self.save_episodes([(values, task)])[0]
+
+    def save_episodes(self, episodes: Sequence[tuple[Mapping[str, np.ndarray], str | Sequence[str]]]) -> list[int]:
+        """Write several whole episodes (as :meth:`save_episode_arrays`) in one commit: the files are
+        rewritten once for all of them, so episodes that end together (vectorised envs) cost about one
+        save. Returns their episode indices; all are durable once this returns, none if it fails."""
+        first, start = self.total_episodes, int(self.info["total_frames"])
+        tasks = list(self.tasks)
+        data_chunk, data_file = fmt.chunk_and_file(self._data.position)
+        meta_chunk, meta_file = fmt.chunk_and_file(self._episodes.position)
+        parts, rows, all_stats = [], [], []
+        for offset, (given, task) in enumerate(episodes):
+            values, frame_tasks = self._episode_values(given, task, first + offset, start, tasks)
+            length = len(frame_tasks)
+            measured = [n for n in self.features if n in values and self.features[n].dtype != "string"]
+            stats = episode_stats_of(
+                {name: values[name] for name in measured}, images=[n for n in measured if self.features[n].visual]
+            )
+            parts.append(self._data_table(values))
+            rows.append({
+                "episode_index": first + offset, "tasks": list(dict.fromkeys(frame_tasks)), "length": length,
+                "data/chunk_index": data_chunk, "data/file_index": data_file,
+                "dataset_from_index": start, "dataset_to_index": start + length,
+                **{f"stats/{name}/{key}": np.asarray(v).tolist() for name, s in stats.items() for key, v in s.items()},
+                "meta/episodes/chunk_index": meta_chunk, "meta/episodes/file_index": meta_file,
+            })  # fmt: skip
+            all_stats.append(stats)
+            start += length
+        if len(tasks) > len(self.tasks):
+            write_atomic(self.root / fmt.TASKS_PATH, _tasks_parquet(tasks))
+        data_table = self._data.add(pa.concat_tables(parts))
+        data_bytes = _parquet_bytes(data_table.replace_schema_metadata(self._data_metadata))
+        write_atomic(self.root / fmt.DATA_PATH.format(chunk_index=data_chunk, file_index=data_file), data_bytes)
+        episode_rows = self._episodes.add(pa.Table.from_pylist(rows, schema=self._episode_schema))
+        episodes_path = self.root / fmt.EPISODES_PATH.format(chunk_index=meta_chunk, file_index=meta_file)
+        write_atomic(episodes_path, _parquet_bytes(episode_rows))
+        self.tasks = tasks
+        for stats in all_stats:
+            self._add_stats(stats)
+        write_atomic(self.root / fmt.STATS_PATH, self._stats_json())
+        total = first + len(episodes)
+        self.info.update(total_episodes=total, total_frames=start, total_tasks=len(self.tasks))
+        self.info["splits"] = {"train": f"0:{total}"}
+        write_atomic(self.root / fmt.INFO_PATH, _json(self.info))  # the commit point
+        self._data.bytes = len(data_bytes)
+        self._data.close_if(self._data.rows >= FRAMES_PER_FILE or self._data.bytes >= BYTES_PER_FILE)
+        self._episodes.close_if(self._episodes.rows >= EPISODES_PER_FILE)
+        return list(range(first, total))
+
+    def _episode_values(
+        self, given: Mapping[str, np.ndarray], task: str | Sequence[str], episode: int, start: int, tasks: list[str]
+    ) -> tuple[dict[str, np.ndarray], list[str]]:
+        """Checked values of one episode plus the five default features; new tasks are added to ``tasks``."""
+        missing = [n for n in self.recorded if n not in given]
+        if missing or set(given) - set(self.recorded):
             raise DatasetError(f"an episode needs exactly {self.recorded}; missing {missing}")
-        length = len(values[self.recorded[0]])
-        if length == 0 or any(len(values[n]) != length for n in self.recorded):
+        length = len(given[self.recorded[0]])
+        if length == 0 or any(len(given[n]) != length for n in self.recorded):
             raise DatasetError(f"an episode needs the same number (>= 1) of frames of {self.recorded}")
         frame_tasks = [task] * length if isinstance(task, str) else [str(t) for t in task]
-        values = {name: self._checked_column(self.features[name], np.asarray(values[name])) for name in self.recorded}
-        episode = self.total_episodes
-        start = int(self.info["total_frames"])
-        new_tasks = [t for t in dict.fromkeys(frame_tasks) if t not in self.tasks]
-        lookup = {task: i for i, task in enumerate([*self.tasks, *new_tasks])}
+        values = {name: self._checked_column(self.features[name], np.asarray(given[name])) for name in self.recorded}
+        new_tasks = [t for t in dict.fromkeys(frame_tasks) if t not in tasks]
+        tasks.extend(new_tasks)
+        lookup = {name: i for i, name in enumerate(tasks)}
         frame_index = np.arange(length, dtype=np.int64)
         values.update(
             timestamp=(frame_index / self.info["fps"]).astype(np.float32),
@@ -177,43 +229,7 @@ class DatasetWriter:
             index=start + frame_index,
             task_index=np.array([lookup[t] for t in frame_tasks], dtype=np.int64),
         )
-        stats = {
-            name: episode_stats(values[name], image=self.features[name].visual)
-            for name in self.features
-            if name in values and self.features[name].dtype != "string"
-        }
-        if new_tasks:
-            write_atomic(self.root / fmt.TASKS_PATH, _tasks_parquet([*self.tasks, *new_tasks]))
-        data_chunk, data_file = fmt.chunk_and_file(self._data.position)
-        data_table = self._data.add(self._data_table(values))
-        data_bytes = _parquet_bytes(data_table.replace_schema_metadata(self._data_metadata))
-        write_atomic(self.root / fmt.DATA_PATH.format(chunk_index=data_chunk, file_index=data_file), data_bytes)
-        meta_chunk, meta_file = fmt.chunk_and_file(self._episodes.position)
-        row = {
-            "episode_index": episode,
-            "tasks": list(dict.fromkeys(frame_tasks)),
-            "length": length,
-            "data/chunk_index": data_chunk,
-            "data/file_index": data_file,
-            "dataset_from_index": start,
-            "dataset_to_index": start + length,
-            **{f"stats/{name}/{key}": np.asarray(v).tolist() for name, s in stats.items() for key, v in s.items()},
-            "meta/episodes/chunk_index": meta_chunk,
-            "meta/episodes/file_index": meta_file,
-        }
-        rows = self._episodes.add(pa.Table.from_pylist([row], schema=self._episode_schema))
-        episodes_path = self.root / fmt.EPISODES_PATH.format(chunk_index=meta_chunk, file_index=meta_file)
-        write_atomic(episodes_path, _parquet_bytes(rows))
-        self.tasks.extend(new_tasks)
-        self._add_stats(stats)
-        write_atomic(self.root / fmt.STATS_PATH, self._stats_json())
-        self.info.update(total_episodes=episode + 1, total_frames=start + length, total_tasks=len(self.tasks))
-        self.info["splits"] = {"train": f"0:{episode + 1}"}
-        write_atomic(self.root / fmt.INFO_PATH, _json(self.info))  # the commit point
-        self._data.bytes = len(data_bytes)
-        self._data.close_if(self._data.rows >= FRAMES_PER_FILE or self._data.bytes >= BYTES_PER_FILE)
-        self._episodes.close_if(self._episodes.rows >= EPISODES_PER_FILE)
-        return episode
+        return values, frame_tasks
 
     def finalize(self) -> None:
         """Drop frames not saved as an episode. Every saved episode is already complete on disk."""
@@ -272,7 +288,9 @@ class DatasetWriter:
             self._stats.setdefault(name, StatsAccumulator()).add(stats)
 
     def _stats_json(self) -> bytes:
-        return _json(to_json({name: accumulator.result() for name, accumulator in self._stats.items()}))
+        """Compact: rewritten at every save, and several times faster to encode than indented JSON."""
+        merged = {name: accumulator.result() for name, accumulator in self._stats.items()}
+        return (json.dumps(to_json(merged)) + "\n").encode()
 
     def _episode_arrow_schema(self) -> pa.Schema:
         """Column types of LeRobot's episodes metadata (stats lists of doubles; integer and bool min/max keep
