@@ -34,6 +34,7 @@ bench: setup  ## print the speed figures (bench/README.md)
 	$(BIN)/python bench/bench_ckpt.py
 	$(BIN)/python bench/bench_sac.py
 	$(BIN)/python bench/bench_learn.py
+	$(BIN)/python bench/bench_datasets.py
 
 bench-finetune: setup  ## fine-tuning after an action-space change vs scratch (about 10 minutes)
 	$(BIN)/python bench/bench_finetune.py
