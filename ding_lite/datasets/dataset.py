@@ -5,6 +5,7 @@ boundaries, time windows with padding masks, and batches.
     ds[0]                                    # dict of tensors; shape-(1,) features stay (1,); plus "task"
     ds.window(7, action=range(10))           # "action" (10, A) and "action_is_pad" (10,)
     ds.batch(np.array([3, 9]), windows={"action": range(10)})   # (2, ...), (2, 10, A), (2, 10)
+    for indices in ds.sampler(64, seed=0): ...                  # an epoch of batches, resumable
 
 Windows are frame offsets from the indexed frame (LeRobot's ``delta_timestamps`` times fps); frames past
 either end of the episode repeat its first or last frame and are flagged in ``<key>_is_pad``. Images come
@@ -23,6 +24,7 @@ import torch
 from ding_lite.datasets.format import DatasetError, Feature
 from ding_lite.datasets.images import as_float, decode_png, decode_video
 from ding_lite.datasets.loading import Loaded, load
+from ding_lite.datasets.sampler import BatchSampler
 
 Offsets = Iterable[int]
 
@@ -120,8 +122,9 @@ class LeRobotDataset:
                 out[name] = self._gather(name, indices)
         return out
 
-    def sample_indices(self, generator: np.random.Generator, batch_size: int) -> np.ndarray:
-        return generator.integers(0, len(self), size=batch_size)
+    def sampler(self, batch_size: int, seed: int = 0, shuffle: bool = True, drop_last: bool = False) -> BatchSampler:
+        """Batches of indices of this dataset, epoch by epoch, resumable (:mod:`ding_lite.datasets.sampler`)."""
+        return BatchSampler(len(self), batch_size, seed=seed, shuffle=shuffle, drop_last=drop_last)
 
     # --- internals ---------------------------------------------------------------------------------------
     def _select(self, episodes: Sequence[int] | None) -> None:
