@@ -69,4 +69,12 @@ def default_tree(types: Mapping[str, str]) -> dict[str, Any]:
         grow=False,  # a tensor grown in some dims (7-D -> 8-D action) keeps the old values in its leading slice
     )
     policy["freeze"] = []  # module-name prefixes whose parameters are not trained
-    return {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}
+    tree = {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}
+    if getattr(policy_cls, "needs_dataset", False):  # trained offline (ding -m bc): a dataset section
+        tree["dataset"] = dict(
+            root="",  # a LeRobot dataset folder (v3.0 or v2.x)
+            episodes=None,  # a subset of episode indices; None takes all
+            val_episodes=None,  # episode indices held out for the validation loss; overrides val_ratio
+            val_ratio=0.1,  # the last this fraction of the episodes is held out (0: no validation)
+        )
+    return tree

@@ -1,6 +1,6 @@
 """The ``ding`` command (alias ``ding-lite``), DI-engine style.
 
-    ding -m serial|serial_onpolicy|eval -c CONFIG.py -s SEED [-s SEED ...]
+    ding -m serial|serial_onpolicy|eval|bc -c CONFIG.py -s SEED [-s SEED ...]
          [--train-iter N] [--env-step N] [--load-path CKPT] [--resume]
     ding ckpt inspect CKPT [--json]
     ding ckpt verify EXP_DIR
@@ -31,7 +31,7 @@ from typing import Any
 from ding_lite import __version__
 from ding_lite.errors import DingLiteError, TrainingInterrupted
 
-MODES = ("serial", "serial_onpolicy", "eval")
+MODES = ("serial", "serial_onpolicy", "eval", "bc")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ding", description="ding_lite: DI-engine-style RL with trustworthy checkpoints"
     )
     parser.add_argument("--version", action="version", version=f"ding_lite {__version__}")
-    parser.add_argument("-m", "--mode", required=True, choices=MODES, help="serial (off-policy), serial_onpolicy, eval")
+    parser.add_argument(
+        "-m",
+        "--mode",
+        required=True,
+        choices=MODES,
+        help="serial (off-policy), serial_onpolicy, eval, bc (offline, on a dataset)",
+    )
     parser.add_argument("-c", "--config", required=True, help="config file defining main_config and create_config")
     parser.add_argument("-s", "--seed", type=int, action="append", help="seed (repeat for one run per seed; default 0)")
     parser.add_argument("--train-iter", type=int, default=int(1e10), help="stop after this many train iterations")
@@ -80,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
             _set_resume(run_main, args.load_path)
         elif args.load_path:
             _set_load_path(run_main, args.load_path)
+        if args.mode == "bc":
+            from ding_lite.entry.serial_entry_bc import serial_pipeline_bc
+
+            serial_pipeline_bc(
+                (run_main, create), seed, max_train_iter=args.train_iter, quiet=args.quiet, source=source
+            )
+            continue
         pipeline: Any = serial_pipeline if args.mode == "serial" else serial_pipeline_onpolicy
         pipeline(
             (run_main, create),

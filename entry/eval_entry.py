@@ -41,7 +41,10 @@ def eval_pipeline(
     if not path:
         raise ConfigError(f"no checkpoint to evaluate: pass --load-path or set policy.load_path in {source}")
     weights, _ = read_weights(path, what="checkpoint")
-    policy = POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
+    policy_cls = POLICY_REGISTRY.get(str(cfg.policy.type))
+    if hasattr(policy_cls, "model_config_from_weights"):  # shapes set from a dataset in training (BC)
+        cfg.policy.model.update(policy_cls.model_config_from_weights(weights))
+    policy = policy_cls(cfg.policy)
     partial_load(policy.model, weights, source=path, strict=True, hint="")
     env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
     episodes = int(n_episode or cfg.env.n_evaluator_episode)

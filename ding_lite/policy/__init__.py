@@ -1,8 +1,9 @@
-"""Policies: PPO, DQN and SAC, registered by name in ``POLICY_REGISTRY``."""
+"""Policies: PPO, DQN, SAC and behaviour cloning, registered by name in ``POLICY_REGISTRY``."""
 
 from ding_lite.policy.base import POLICY_REGISTRY, Policy, register_policy
+from ding_lite.policy.bc import BCPolicy
 from ding_lite.policy.dqn import DQNPolicy
 from ding_lite.policy.ppo import PPOPolicy
 from ding_lite.policy.sac import SACPolicy
 
-__all__ = ["POLICY_REGISTRY", "DQNPolicy", "PPOPolicy", "Policy", "SACPolicy", "register_policy"]
+__all__ = ["POLICY_REGISTRY", "BCPolicy", "DQNPolicy", "PPOPolicy", "Policy", "SACPolicy", "register_policy"]

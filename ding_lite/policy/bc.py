@@ -1,0 +1,195 @@
+"""Behaviour cloning with an MLP (``policy.type='bc'``), trained on dataset frames by ``ding -m bc``.
+
+The model maps the concatenated, normalised observation features (``model.obs_features``, e.g.
+``observation.state``) to the action: continuous actions are regressed in normalised units (``loss``
+'mse' or 'l1') and un-normalised on the way out; discrete actions (an int feature) are classified with
+cross-entropy. The normalisation statistics (mean and std of each input feature and of the action) come
+from the dataset's ``stats.json`` and are buffers of the model, so checkpoints and ``pretrained_model/``
+folders carry them and a deployed policy needs nothing else. A feature without stats is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ding_lite.checkpoint.model_io import load_learn_state
+from ding_lite.errors import ConfigError
+from ding_lite.policy.base import Policy, clip_gradients, register_policy
+from ding_lite.policy.optim import Adam
+
+STD_FLOOR = 1e-6  # a constant feature (std 0) is centred but not scaled up
+
+
+class BCModel(nn.Module):
+    """obs (B, obs_dim) in env units -> action (B, action_dim) in env units, or logits (B, n) when discrete."""
+
+    obs_mean: torch.Tensor
+    obs_std: torch.Tensor
+    action_mean: torch.Tensor
+    action_std: torch.Tensor
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden_size_list: Sequence[int], discrete: bool) -> None:
+        super().__init__()
+        sizes = [obs_dim, *hidden_size_list]
+        layers: list[nn.Module] = []
+        for size_in, size_out in zip(sizes, sizes[1:]):
+            layers += [nn.Linear(size_in, size_out), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(sizes[-1], action_dim)
+        self.discrete = discrete
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+        self.register_buffer("action_mean", torch.zeros(1 if discrete else action_dim))
+        self.register_buffer("action_std", torch.ones(1 if discrete else action_dim))
+
+    def normalised(self, obs: torch.Tensor) -> torch.Tensor:
+        """Actions in normalised units (or logits) for observations in env units."""
+        return self.head(self.body((obs - self.obs_mean) / self.obs_std))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        out = self.normalised(obs)
+        return out if self.discrete else out * self.action_std + self.action_mean
+
+
+@register_policy("bc")
+class BCPolicy(Policy):
+    needs_dataset = True
+    config = dict(
+        type="bc",
+        cuda=False,
+        on_policy=False,
+        load_path="",
+        learn=dict(
+            batch_size=64,  # frames per update
+            learning_rate=1e-3,
+            loss="mse",  # 'mse' or 'l1' for continuous actions; discrete actions use cross-entropy
+            grad_clip_type=None,
+            grad_clip_value=0.0,
+            val_freq=100,  # validation loss every this many updates (0: never)
+            save_freq=0,  # export checkpoints/<step>/pretrained_model every this many updates (0: never)
+            resume_training=False,
+            backend="torch",
+        ),
+        collect=dict(),
+        eval=dict(evaluator=dict()),
+        other=dict(),
+    )
+
+    @classmethod
+    def default_model_config(cls) -> dict[str, Any]:
+        return dict(
+            obs_features=["observation.state"],  # dataset features concatenated into the input
+            action_feature="action",
+            obs_shape=None,  # filled in from the dataset
+            action_shape=None,  # action dim (continuous) or number of actions (discrete); from the dataset
+            discrete=None,  # from the action feature's dtype when None
+            hidden_size_list=[256, 256],
+        )
+
+    @staticmethod
+    def model_config_from_weights(weights: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """obs_shape, action_shape and discrete of a saved BC model (to evaluate it without its dataset)."""
+        if "obs_mean" not in weights or "head.weight" not in weights:
+            raise ConfigError("these weights are not a BC model's: they lack obs_mean and head.weight")
+        outputs, action_stats = int(weights["head.weight"].shape[0]), int(weights["action_mean"].numel())
+        return {"obs_shape": int(weights["obs_mean"].numel()), "action_shape": outputs,
+                "discrete": outputs != action_stats}  # fmt: skip
+
+    def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:
+        if model_cfg["obs_shape"] is None or model_cfg["action_shape"] is None:
+            raise ConfigError(
+                "policy.model.obs_shape and action_shape are unset; ding -m bc fills them from the dataset"
+            )
+        return BCModel(
+            int(model_cfg["obs_shape"]),
+            int(model_cfg["action_shape"]),
+            [int(h) for h in model_cfg["hidden_size_list"]],
+            bool(model_cfg["discrete"]),
+        )
+
+    @property
+    def bc_model(self) -> BCModel:
+        assert isinstance(self._model, BCModel)
+        return self._model
+
+    def set_normalisation(self, stats: Mapping[str, Mapping[str, Any]]) -> None:
+        """Input and action statistics from a dataset's ``stats.json`` content."""
+        model_cfg = self._cfg["model"]
+        means, stds = [], []
+        for name in model_cfg["obs_features"]:
+            mean, std = _mean_std(stats, name)
+            means.append(mean)
+            stds.append(std)
+        model = self.bc_model
+        with torch.no_grad():
+            model.obs_mean.copy_(torch.from_numpy(np.concatenate(means)))
+            model.obs_std.copy_(torch.from_numpy(np.concatenate(stds)))
+            if not model.discrete:
+                mean, std = _mean_std(stats, str(model_cfg["action_feature"]))
+                model.action_mean.copy_(torch.from_numpy(mean))
+                model.action_std.copy_(torch.from_numpy(std))
+
+    def _init_learn(self) -> None:
+        learn = self._cfg["learn"]
+        if learn["loss"] not in ("mse", "l1"):
+            raise ConfigError(f"policy.learn.loss is {learn['loss']!r}; use 'mse' or 'l1'")
+        trainable = [p for p in self._model.parameters() if p.requires_grad]
+        self._optimizer = Adam(trainable, lr=float(learn["learning_rate"]))
+
+    def inputs(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        names = self._cfg["model"]["obs_features"]
+        return torch.cat([batch[name].reshape(len(batch[name]), -1).float() for name in names], dim=1)
+
+    def loss(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        model = self.bc_model
+        out = model.normalised(self.inputs(batch))
+        action = batch[str(self._cfg["model"]["action_feature"])]
+        if model.discrete:
+            return nn.functional.cross_entropy(out, action.reshape(-1).long())
+        target = (action.reshape(out.shape).float() - model.action_mean) / model.action_std
+        if self._cfg["learn"]["loss"] == "l1":
+            return nn.functional.l1_loss(out, target)
+        return nn.functional.mse_loss(out, target)
+
+    def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        self._model.train()
+        loss = self.loss(batch)
+        self._optimizer.zero_grad()
+        loss.backward()
+        learn = self._cfg["learn"]
+        clip_gradients(
+            self._optimizer.param_groups[0]["params"], learn["grad_clip_type"], float(learn["grad_clip_value"])
+        )
+        self._optimizer.step()
+        return {"cur_lr": self._optimizer.param_groups[0]["lr"], "total_loss": loss.item()}
+
+    @torch.no_grad()
+    def validation_loss(self, batch: Mapping[str, torch.Tensor]) -> float:
+        self._model.eval()
+        return float(self.loss(batch))
+
+    @torch.no_grad()
+    def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
+        self._model.eval()
+        out = self._model(torch.as_tensor(obs, dtype=torch.float32).reshape(len(obs), -1))
+        return out.argmax(dim=1).numpy() if self.bc_model.discrete else out.numpy()
+
+    def _state_dict_learn(self) -> dict[str, Any]:
+        return {"model": self._model.state_dict(), "optimizer": self._optimizer.state_dict()}
+
+    def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
+        optimizers = [(self._optimizer, state["optimizer"], "optimizer")] if "optimizer" in state else []
+        load_learn_state([(self._model, state["model"], "model")], optimizers)
+
+
+def _mean_std(stats: Mapping[str, Mapping[str, Any]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    if name not in stats or "mean" not in stats[name] or "std" not in stats[name]:
+        raise ConfigError(f"the dataset's stats.json has no mean/std for '{name}'; BC normalises every feature it uses")
+    mean = np.asarray(stats[name]["mean"], dtype=np.float32).reshape(-1)
+    std = np.maximum(np.asarray(stats[name]["std"], dtype=np.float32).reshape(-1), STD_FLOOR)
+    return mean, std

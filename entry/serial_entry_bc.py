@@ -1,0 +1,267 @@
+"""``serial_pipeline_bc`` / ``ding -m bc``: train a policy offline on a LeRobot dataset.
+
+The same learner, hooks, checkpoints, TensorBoard logs and exact resume as RL; a dataset sampler takes
+the collector's place. Each loop: validate when due (every ``policy.learn.val_freq`` updates, on the held
+out episodes; a new best validation loss writes ``ckpt/ckpt_best.pth.tar`` and exports
+``<exp>/checkpoints/best/pretrained_model/``), then one update on the next batch of the sampler. At the
+end the final checkpoint is written and exported to ``<exp>/checkpoints/last/pretrained_model/`` (LeRobot's
+layout); with ``policy.learn.save_freq`` every that many updates go to ``checkpoints/<step>/`` too.
+
+A checkpoint holds, beside the policy's learn state: the sampler's epoch and position, every RNG, the
+validation schedule and best loss, the learner's monitor window and the log positions, so a run stopped
+at any iteration (``--train-iter``, SIGTERM, SIGKILL) and resumed ends identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ding_lite.checkpoint import io as ckpt_io
+from ding_lite.checkpoint.resume_guard import check_resume_config
+from ding_lite.config import compile_config
+from ding_lite.config.compile import prepare_exp_dir, save_config_files
+from ding_lite.config.loader import to_plain
+from ding_lite.datasets import LeRobotDataset
+from ding_lite.datasets.sampler import BatchSampler
+from ding_lite.entry.build import ConfigInput, load_input_config
+from ding_lite.errors import ConfigError, TrainingInterrupted
+from ding_lite.learner import BaseLearner
+from ding_lite.policy import POLICY_REGISTRY
+from ding_lite.policy.bc import BCPolicy
+from ding_lite.utils.log import ExperimentLogger, Progress
+from ding_lite.utils.rng import capture_global_rng, restore_global_rng, seed_everything
+from ding_lite.utils.signals import StopRequest
+from ding_lite.utils.threads import single_thread_compute
+
+log = logging.getLogger("ding_lite")
+
+
+@dataclass
+class BCRun:
+    cfg: Any
+    policy: BCPolicy
+    learner: BaseLearner
+    logger: ExperimentLogger
+    progress: Progress
+    train_set: LeRobotDataset
+    val_set: LeRobotDataset | None
+    sampler: BatchSampler
+    stop_request: StopRequest
+    validation: dict[str, Any] = field(default_factory=lambda: {"last_iter": None, "last": None, "best": None})
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def exp_dir(self) -> Path:
+        return Path(self.cfg.exp_name)
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        model = self.cfg.policy.model
+        keys = [*model.obs_features, model.action_feature]
+        return self.train_set.batch(self.sampler.next_batch(), keys=keys)
+
+    def validate_if_due(self) -> None:
+        freq, done = int(self.cfg.policy.learn.val_freq), self.validation["last_iter"]
+        iteration = self.learner.train_iter
+        if self.val_set is None or freq <= 0 or iteration % freq != 0 or done == iteration:
+            return
+        loss = validation_loss(self.policy, self.val_set, self.cfg)
+        best = self.validation["best"]
+        self.validation.update(last_iter=iteration, last=loss)
+        self.logger.scalar("validation/loss", loss, iteration)
+        self.logger.text("evaluator", f"train_iter {iteration} validation_loss {loss:.6g}")
+        self.progress.event(
+            f"[validation] train_iter {iteration}: loss {loss:.5g} (best {min(loss, best or loss):.5g})"
+        )
+        if best is None or loss < best:
+            self.validation["best"] = loss
+            self.learner.save_checkpoint("ckpt_best.pth.tar")
+            self.policy.save_pretrained(self.exp_dir / "checkpoints" / "best")
+
+    def check_stop_request(self) -> None:
+        request = self.stop_request
+        if not request.requested:
+            return
+        path = self.learner.save_checkpoint(logged=False)
+        self.write_result(interrupted=request.signal_name)
+        self.close()
+        raise TrainingInterrupted(str(request.signal_name), request.signal_number, str(path), self.learner.train_iter)
+
+    def write_result(self, interrupted: str | None = None) -> dict[str, Any]:
+        result = {
+            "train_iter": self.learner.train_iter,
+            "validation_loss": self.validation["last"],
+            "best_validation_loss": self.validation["best"],
+            "wall_time_s": round(time.perf_counter() - self.started, 3),
+            "seed": int(self.cfg.seed),
+            "exp_dir": str(self.exp_dir),
+            "interrupted": interrupted,
+        }
+        (self.exp_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+    def close(self) -> None:
+        self.stop_request.uninstall()
+        self.progress.close()
+        self.logger.close()
+
+    # --- the resumable state beside the policy's ---------------------------------------------------------
+    def capture(self) -> dict[str, Any]:
+        return {
+            "config": to_plain(self.cfg),
+            "rng": capture_global_rng(),
+            "learner": self.learner.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "validation": dict(self.validation),
+            "logs": self.logger.state_dict(),
+        }
+
+    def restore(self) -> None:
+        state = self.learner.loaded_state
+        if state is None or not self.learner.resume_training:
+            return
+        extras = state.get(ckpt_io.EXTRAS, {})
+        if "sampler" not in extras:
+            raise ConfigError(
+                f"'{self.learner.loaded_path}' is not a checkpoint of a ding -m bc run; it cannot resume one"
+            )
+        self.learner.load_state_dict(extras["learner"])
+        self.sampler.load_state_dict(extras["sampler"])
+        self.validation = dict(extras["validation"])
+        self.logger.restore(extras["logs"])
+        restore_global_rng(extras["rng"])
+        log.info("resumed exactly from %s at train_iter %d", self.learner.loaded_path, self.learner.train_iter)
+
+
+def validation_loss(policy: BCPolicy, dataset: LeRobotDataset, cfg: Any) -> float:
+    """Mean loss over every frame of ``dataset``, in order, in batches of the training batch size."""
+    keys = [*cfg.policy.model.obs_features, cfg.policy.model.action_feature]
+    size, total = int(cfg.policy.learn.batch_size), 0.0
+    for start in range(0, len(dataset), size):
+        indices = np.arange(start, min(start + size, len(dataset)))
+        total += policy.validation_loss(dataset.batch(indices, keys=keys)) * len(indices)
+    return total / len(dataset)
+
+
+def split_episodes(dataset_cfg: Any, available: list[int], source: str) -> tuple[list[int], list[int]]:
+    """(training episodes, validation episodes) from ``dataset.episodes`` / ``val_episodes`` / ``val_ratio``."""
+    chosen = [int(e) for e in dataset_cfg.episodes] if dataset_cfg.episodes is not None else available
+    if dataset_cfg.val_episodes is not None:
+        held = [int(e) for e in dataset_cfg.val_episodes]
+    else:
+        ratio = float(dataset_cfg.val_ratio)
+        if not 0 <= ratio < 1:
+            raise ConfigError(f"config key 'dataset.val_ratio' is {ratio} in {source}; it must be in [0, 1)")
+        held = chosen[len(chosen) - math.ceil(ratio * len(chosen)) :] if ratio > 0 and len(chosen) > 1 else []
+    train = [e for e in chosen if e not in set(held)]
+    if not train:
+        raise ConfigError(f"no training episodes are left in {source} once {len(held)} are held out for validation")
+    return train, held
+
+
+def fill_model_config(cfg: Any, dataset: LeRobotDataset, source: str) -> None:
+    """``policy.model`` obs_shape, action_shape and discrete from the dataset's features."""
+    model = cfg.policy.model
+    for name in [*model.obs_features, model.action_feature]:
+        if name not in dataset.features:
+            raise ConfigError(
+                f"policy.model names feature '{name}' in {source}, which the dataset '{dataset.root}' does not have "
+                f"(it has {', '.join(dataset.features)})"
+            )
+    model.obs_shape = int(sum(int(np.prod(dataset.features[n].shape)) for n in model.obs_features))
+    action = dataset.features[model.action_feature]
+    if model.discrete is None:
+        model.discrete = action.dtype.startswith("int")
+    if model.action_shape is None:
+        model.action_shape = int(dataset.arrays(model.action_feature).max()) + 1 if model.discrete else int(
+            np.prod(action.shape)
+        )  # fmt: skip
+
+
+def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None) -> BCRun:
+    main, create, source = load_input_config(input_cfg, source)
+    cfg = compile_config((main, create), seed, source=source, save_cfg=False)
+    if "dataset" not in cfg or not cfg.dataset.root:
+        raise ConfigError(f"{source} has no dataset.root; ding -m bc trains on a dataset (and policy type 'bc')")
+    whole = LeRobotDataset(cfg.dataset.root)
+    train_episodes, val_episodes = split_episodes(cfg.dataset, [int(e) for e in whole.episode_index], source)
+    fill_model_config(cfg, whole, source)
+    resume = bool(cfg.policy.learn.resume_training)
+    cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
+    seed_everything(seed)
+    single_thread_compute()
+    policy = POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
+    if not isinstance(policy, BCPolicy):
+        raise ConfigError(f"policy type '{cfg.policy.type}' in {source} does not train offline; use type 'bc'")
+    if whole.stats is None:
+        raise ConfigError(
+            f"'{whole.root}/meta/stats.json' is missing: BC normalises its inputs with the dataset's stats"
+        )
+    policy.set_normalisation(whole.stats)
+    logger = ExperimentLogger(cfg.exp_name)
+    learner = BaseLearner(cfg.policy.learn.learner, policy, cfg.exp_name, logger, policy_type=str(cfg.policy.type),
+                          resume_training=resume)  # fmt: skip
+    train_set = LeRobotDataset(cfg.dataset.root, episodes=train_episodes)
+    val_set = LeRobotDataset(cfg.dataset.root, episodes=val_episodes) if val_episodes else None
+    sampler = train_set.sampler(int(cfg.policy.learn.batch_size), seed=seed)
+    stop_request = StopRequest()
+    run = BCRun(cfg, policy, learner, logger, Progress(str(cfg.exp_name), quiet=quiet), train_set, val_set, sampler,
+                stop_request)  # fmt: skip
+    learner.extra_state = run.capture
+    learner.before_load = lambda state, path: _guard(run, state, path)
+    log.info("experiment directory: %s (%d training and %d validation episodes)", cfg.exp_name,
+             len(train_episodes), len(val_episodes))  # fmt: skip
+    return run
+
+
+def _guard(run: BCRun, state: dict[str, Any], path: Path) -> None:
+    extras = state.get(ckpt_io.EXTRAS, {})
+    if run.learner.resume_training and "config" in extras:
+        check_resume_config(extras["config"], to_plain(run.cfg), str(path))
+
+
+def serial_pipeline_bc(
+    input_cfg: ConfigInput,
+    seed: int = 0,
+    *,
+    max_train_iter: int = int(1e10),
+    quiet: bool = False,
+    source: str | None = None,
+) -> BCPolicy:
+    run = build_bc(input_cfg, seed, quiet, source)
+    learner, cfg = run.learner, run.cfg
+    run.stop_request.install()
+    try:
+        learner.call_hook("before_run")
+        run.restore()
+        save_config_files(cfg, run.exp_dir)
+        iterations = min(max_train_iter, int(cfg.policy.learn.learner.train_iterations))
+        save_freq = int(cfg.policy.learn.get("save_freq", 0) or 0)
+        while learner.train_iter < iterations:
+            run.check_stop_request()
+            run.validate_if_due()
+            learner.train(run.next_batch(), 0)
+            if save_freq and learner.train_iter % save_freq == 0:
+                run.policy.save_pretrained(run.exp_dir / "checkpoints" / f"{learner.train_iter:06d}")
+            run.progress.update(learner.train_iter, 0, None, None)  # validation losses are printed as events
+        run.check_stop_request()
+        run.validate_if_due()
+        learner.call_hook("after_run")
+        run.policy.save_pretrained(run.exp_dir / "checkpoints" / "last")
+        result = run.write_result()
+        run.progress.event(
+            f"done: train_iter {result['train_iter']} validation loss {result['validation_loss']} "
+            f"(best {result['best_validation_loss']}) in {result['wall_time_s']}s\n"
+            f"  deployable: {run.exp_dir / 'checkpoints' / 'last' / 'pretrained_model'}"
+        )
+    finally:
+        run.close()
+    return run.policy
