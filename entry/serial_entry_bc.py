@@ -64,9 +64,8 @@ class BCRun:
         return Path(self.cfg.exp_name)
 
     def next_batch(self) -> dict[str, torch.Tensor]:
-        model = self.cfg.policy.model
-        keys = [*model.obs_features, model.action_feature]
-        return self.train_set.batch(self.sampler.next_batch(), keys=keys)
+        policy = self.policy
+        return self.train_set.batch(self.sampler.next_batch(), policy.dataset_windows(), keys=policy.dataset_keys())
 
     def validate_if_due(self) -> None:
         freq, done = int(self.cfg.policy.learn.val_freq), self.validation["last_iter"]
@@ -143,11 +142,11 @@ class BCRun:
 
 def validation_loss(policy: BCPolicy, dataset: LeRobotDataset, cfg: Any) -> float:
     """Mean loss over every frame of ``dataset``, in order, in batches of the training batch size."""
-    keys = [*cfg.policy.model.obs_features, cfg.policy.model.action_feature]
+    keys, windows = policy.dataset_keys(), policy.dataset_windows()
     size, total = int(cfg.policy.learn.batch_size), 0.0
     for start in range(0, len(dataset), size):
         indices = np.arange(start, min(start + size, len(dataset)))
-        total += policy.validation_loss(dataset.batch(indices, keys=keys)) * len(indices)
+        total += policy.validation_loss(dataset.batch(indices, windows, keys=keys)) * len(indices)
     return total / len(dataset)
 
 

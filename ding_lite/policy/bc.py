@@ -141,6 +141,15 @@ class BCPolicy(Policy):
         trainable = [p for p in self._model.parameters() if p.requires_grad]
         self._optimizer = Adam(trainable, lr=float(learn["learning_rate"]))
 
+    def dataset_keys(self) -> list[str]:
+        """The dataset features one training batch needs."""
+        model_cfg = self._cfg["model"]
+        return [*model_cfg["obs_features"], str(model_cfg["action_feature"])]
+
+    def dataset_windows(self) -> dict[str, range]:
+        """Features read as time windows (none: one frame per sample)."""
+        return {}
+
     def inputs(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         names = self._cfg["model"]["obs_features"]
         return torch.cat([batch[name].reshape(len(batch[name]), -1).float() for name in names], dim=1)
