@@ -36,7 +36,6 @@ from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.errors import ConfigError, TrainingInterrupted
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY
-from ding_lite.policy.bc import BCPolicy
 from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import capture_global_rng, restore_global_rng, seed_everything
 from ding_lite.utils.signals import StopRequest
@@ -48,7 +47,7 @@ log = logging.getLogger("ding_lite")
 @dataclass
 class BCRun:
     cfg: Any
-    policy: BCPolicy
+    policy: Any  # a policy trained offline: BCPolicy or ACTTrainingPolicy
     learner: BaseLearner
     logger: ExperimentLogger
     progress: Progress
@@ -140,7 +139,7 @@ class BCRun:
         log.info("resumed exactly from %s at train_iter %d", self.learner.loaded_path, self.learner.train_iter)
 
 
-def validation_loss(policy: BCPolicy, dataset: LeRobotDataset, cfg: Any) -> float:
+def validation_loss(policy: Any, dataset: LeRobotDataset, cfg: Any) -> float:
     """Mean loss over every frame of ``dataset``, in order, in batches of the training batch size."""
     keys, windows = policy.dataset_keys(), policy.dataset_windows()
     size, total = int(cfg.policy.learn.batch_size), 0.0
@@ -167,7 +166,8 @@ def split_episodes(dataset_cfg: Any, available: list[int], source: str) -> tuple
 
 
 def fill_model_config(cfg: Any, dataset: LeRobotDataset, source: str) -> None:
-    """``policy.model`` obs_shape, action_shape and discrete from the dataset's features."""
+    """``policy.model``'s dataset-dependent keys from the dataset's features (the policy's own
+    ``configure_from_dataset``, else BC's obs_shape, action_shape and discrete)."""
     model = cfg.policy.model
     for name in [*model.obs_features, model.action_feature]:
         if name not in dataset.features:
@@ -175,6 +175,10 @@ def fill_model_config(cfg: Any, dataset: LeRobotDataset, source: str) -> None:
                 f"policy.model names feature '{name}' in {source}, which the dataset '{dataset.root}' does not have "
                 f"(it has {', '.join(dataset.features)})"
             )
+    configure = getattr(POLICY_REGISTRY.get(str(cfg.policy.type)), "configure_from_dataset", None)
+    if configure is not None:
+        configure(cfg.policy, dataset.features)
+        return
     model.obs_shape = int(sum(int(np.prod(dataset.features[n].shape)) for n in model.obs_features))
     action = dataset.features[model.action_feature]
     if model.discrete is None:
@@ -197,9 +201,10 @@ def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None)
     cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
     seed_everything(seed)
     single_thread_compute()
-    policy = POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
-    if not isinstance(policy, BCPolicy):
-        raise ConfigError(f"policy type '{cfg.policy.type}' in {source} does not train offline; use type 'bc'")
+    policy_cls = POLICY_REGISTRY.get(str(cfg.policy.type))
+    if not getattr(policy_cls, "needs_dataset", False):
+        raise ConfigError(f"policy type '{cfg.policy.type}' in {source} does not train offline; use 'bc' or 'act'")
+    policy: Any = policy_cls(cfg.policy)
     if whole.stats is None:
         raise ConfigError(
             f"'{whole.root}/meta/stats.json' is missing: BC normalises its inputs with the dataset's stats"
@@ -234,7 +239,7 @@ def serial_pipeline_bc(
     max_train_iter: int = int(1e10),
     quiet: bool = False,
     source: str | None = None,
-) -> BCPolicy:
+) -> Any:
     run = build_bc(input_cfg, seed, quiet, source)
     learner, cfg = run.learner, run.cfg
     run.stop_request.install()

@@ -1,9 +1,19 @@
-"""Policies: PPO, DQN, SAC and behaviour cloning, registered by name in ``POLICY_REGISTRY``."""
+"""Policies: PPO, DQN, SAC, behaviour cloning (MLP) and ACT, registered by name in ``POLICY_REGISTRY``."""
 
+from ding_lite.policy.act import ACTTrainingPolicy
 from ding_lite.policy.base import POLICY_REGISTRY, Policy, register_policy
 from ding_lite.policy.bc import BCPolicy
 from ding_lite.policy.dqn import DQNPolicy
 from ding_lite.policy.ppo import PPOPolicy
 from ding_lite.policy.sac import SACPolicy
 
-__all__ = ["POLICY_REGISTRY", "BCPolicy", "DQNPolicy", "PPOPolicy", "Policy", "SACPolicy", "register_policy"]
+__all__ = [
+    "POLICY_REGISTRY",
+    "ACTTrainingPolicy",
+    "BCPolicy",
+    "DQNPolicy",
+    "PPOPolicy",
+    "Policy",
+    "SACPolicy",
+    "register_policy",
+]

@@ -1,0 +1,176 @@
+"""ACT trained by ``ding -m bc`` (``policy.type='act'``): :class:`ding_lite.act.ACTPolicy` behind the policy
+contract, so the learner, hooks, checkpoints and exact resume of every other policy apply.
+
+The model keys are LeRobot's ACT config fields (``chunk_size``, ``dim_model``, ...); the input and output
+features and the normalisation statistics come from the dataset. Training is LeRobot's preset: AdamW
+(``learning_rate`` = ``optimizer_lr``, ``weight_decay``), the backbone at ``lr_backbone``, the global
+gradient norm clipped to ``grad_clip_norm``, dropout and the CVAE on. The validation loss is the L1 of the
+zero-latent prediction in eval mode (deterministic). Exports are LeRobot ``pretrained_model/`` folders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ding_lite.act.config import ACTConfig, Feature
+from ding_lite.act.normalize import EPS, Normalizer, stats_from_json
+from ding_lite.act.policy import ACTPolicy
+from ding_lite.checkpoint.model_io import load_learn_state
+from ding_lite.errors import ConfigError
+from ding_lite.policy.base import Policy, register_policy
+
+FEATURE_TYPES = {"observation.state": "STATE", "observation.environment_state": "ENV"}
+ACT_FIELDS = ("chunk_size", "n_action_steps", "dim_model", "n_heads", "dim_feedforward", "n_encoder_layers",
+              "n_decoder_layers", "use_vae", "latent_dim", "n_vae_encoder_layers", "dropout", "kl_weight", "pre_norm",
+              "feedforward_activation", "temporal_ensemble_coeff", "normalization_mapping")  # fmt: skip
+
+
+@register_policy("act")
+class ACTTrainingPolicy(Policy):
+    needs_dataset = True
+    config = dict(
+        type="act",
+        cuda=False,
+        on_policy=False,
+        load_path="",
+        learn=dict(
+            batch_size=8,  # frames (each with its action chunk) per update
+            learning_rate=1e-5,  # AdamW lr (LeRobot's optimizer_lr)
+            lr_backbone=1e-5,  # lr of the image backbone
+            weight_decay=1e-4,
+            grad_clip_norm=10.0,
+            val_freq=100,  # validation loss every this many updates (0: never)
+            save_freq=0,  # export checkpoints/<step>/pretrained_model every this many updates (0: never)
+            resume_training=False,
+            backend="torch",
+        ),
+        collect=dict(),
+        eval=dict(evaluator=dict()),
+        other=dict(),
+    )
+
+    @classmethod
+    def default_model_config(cls) -> dict[str, Any]:
+        defaults = ACTConfig()
+        fields = {name: getattr(defaults, name) for name in ACT_FIELDS}
+        return dict(
+            obs_features=["observation.state", "observation.environment_state"],  # and/or image features
+            action_feature="action",
+            features=None,  # {name: {"type", "shape"}} filled in from the dataset
+            **fields,
+        )
+
+    @staticmethod
+    def configure_from_dataset(policy_cfg: Any, features: Mapping[str, Any]) -> None:
+        """``policy.model.features`` (LeRobot feature types and shapes) from the dataset's features."""
+        model = policy_cfg.model
+        found = {}
+        for name in [*model.obs_features, model.action_feature]:
+            feature = features[name]
+            kind = "ACTION" if name == model.action_feature else FEATURE_TYPES.get(name, "STATE")
+            shape = list(feature.chw) if feature.visual else list(feature.shape)
+            found[name] = {"type": "VISUAL" if feature.visual else kind, "shape": shape}
+        model.features = found
+
+    def act_config(self) -> ACTConfig:
+        model = self._cfg["model"]
+        if not model.get("features"):
+            raise ConfigError("policy.model.features is unset; ding -m bc fills it in from the dataset")
+        features = {name: Feature(f["type"], tuple(f["shape"])) for name, f in model["features"].items()}
+        config = ACTConfig(
+            input_features={n: f for n, f in features.items() if f.type != "ACTION"},
+            output_features={n: f for n, f in features.items() if f.type == "ACTION"},
+            optimizer_lr=float(self._cfg["learn"]["learning_rate"]),
+            optimizer_weight_decay=float(self._cfg["learn"]["weight_decay"]),
+            optimizer_lr_backbone=float(self._cfg["learn"]["lr_backbone"]),
+            **{name: model[name] for name in ACT_FIELDS},
+        )
+        config.validate_features()
+        return config
+
+    def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:
+        config = self.act_config()
+        features = {**config.input_features, **config.output_features}
+        unit = {
+            name: {
+                "mean": np.zeros(f.shape),
+                "std": np.ones(f.shape),
+                "min": -np.ones(f.shape),
+                "max": np.ones(f.shape),
+            }
+            for name, f in features.items()
+        }
+        return ACTPolicy.from_stats(config, unit)  # set_normalisation puts in the dataset's stats
+
+    @property
+    def act(self) -> ACTPolicy:
+        assert isinstance(self._model, ACTPolicy)
+        return self._model
+
+    def set_normalisation(self, stats: Mapping[str, Mapping[str, Any]]) -> None:
+        config, parsed = self.act.config, stats_from_json(stats)
+        features = {**config.input_features, **config.output_features}
+        mapping = config.normalization_mapping
+        self.act.normalizer = Normalizer(features, mapping, parsed, eps=EPS, source="the dataset's stats.json")
+        self.act.unnormalizer = Normalizer(config.output_features, mapping, parsed, eps=EPS, source="stats.json")
+
+    def dataset_keys(self) -> list[str]:
+        model = self._cfg["model"]
+        return [*model["obs_features"], str(model["action_feature"])]
+
+    def dataset_windows(self) -> dict[str, range]:
+        return {str(self._cfg["model"]["action_feature"]): range(int(self._cfg["model"]["chunk_size"]))}
+
+    def _init_learn(self) -> None:
+        learn = self._cfg["learn"]
+        self._optimizer = torch.optim.AdamW(
+            self.act.optim_param_groups(), lr=float(learn["learning_rate"]), weight_decay=float(learn["weight_decay"])
+        )
+
+    def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        self.act.train()
+        loss, info = self.act(self._renamed(batch))
+        self._optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.act.parameters(), float(self._cfg["learn"]["grad_clip_norm"]))
+        self._optimizer.step()
+        return {"cur_lr": self._optimizer.param_groups[0]["lr"], "total_loss": loss.item(), **info}
+
+    def _monitor_vars_learn(self) -> list[str]:
+        return ["cur_lr", "total_loss", "l1_loss", "kld_loss"]
+
+    @torch.no_grad()
+    def validation_loss(self, batch: Mapping[str, torch.Tensor]) -> float:
+        self.act.eval()
+        loss, _ = self.act(self._renamed(batch))
+        return float(loss)
+
+    def _renamed(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The batch with the action chunk under ACT's names ('action', 'action_is_pad')."""
+        name = str(self._cfg["model"]["action_feature"])
+        out = {key: value for key, value in batch.items() if key not in (name, f"{name}_is_pad")}
+        out["action"], out["action_is_pad"] = batch[name], batch[f"{name}_is_pad"]
+        return out
+
+    def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
+        raise ConfigError(
+            "ACT is evaluated from its features (observation.state, observation.environment_state, images), not from "
+            "a bare env observation; use ACTPolicy.from_pretrained(...).select_action(batch)"
+        )
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """``<directory>/pretrained_model/`` in LeRobot's layout (config.json, model.safetensors, processors)."""
+        return self.act.save_pretrained(Path(directory) / "pretrained_model")
+
+    def _state_dict_learn(self) -> dict[str, Any]:
+        return {"model": self.act.state_dict(), "optimizer": self._optimizer.state_dict()}
+
+    def _load_state_dict_learn(self, state: Mapping[str, Any]) -> None:
+        optimizers = [(self._optimizer, state["optimizer"], "optimizer")] if "optimizer" in state else []
+        load_learn_state([(self.act, state["model"], "model")], optimizers)

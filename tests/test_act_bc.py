@@ -1,0 +1,90 @@
+"""ACT trained by ``ding -m bc`` (``policy.type='act'``) on the LeRobot fixture dataset: it exports LeRobot
+``pretrained_model/`` folders that ``ACTPolicy.from_pretrained`` loads with the dataset's normalisation,
+the validation loss picks the best, and a run stopped half way and resumed ends identical to an
+uninterrupted one (dropout and the CVAE draw from torch's generator, which the checkpoint carries)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from conftest import RunDing
+from resume_helpers import assert_identical, load
+
+from ding_lite.act.policy import ACTPolicy
+from ding_lite.datasets import LeRobotDataset
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lerobot" / "reacher_expert"
+ITERATIONS = 60
+
+CONFIG = f"""
+main_config = dict(
+    exp_name='act',
+    dataset=dict(root={str(FIXTURE)!r}, val_ratio=0.1),
+    env=dict(env_id='Reacher-v5', collector_env_num=1, evaluator_env_num=1, n_evaluator_episode=1),
+    policy=dict(
+        model=dict(chunk_size=5, n_action_steps=5, dim_model=32, n_heads=2, dim_feedforward=64, n_encoder_layers=1,
+                   n_decoder_layers=1, latent_dim=8, n_vae_encoder_layers=1),
+        learn=dict(batch_size=16, learning_rate=1e-3, val_freq=20,
+                   learner=dict(train_iterations={ITERATIONS}, hook=dict(save_ckpt_after_iter=25))),
+    ),
+)
+create_config = dict(env=dict(type='gymnasium'), env_manager=dict(type='base'), policy=dict(type='act'))
+"""
+
+
+def train(run_ding: RunDing, cwd: Path, *args: str) -> Any:
+    (cwd / "act_config.py").write_text(CONFIG)
+    proc = run_ding("-m", "bc", "-c", "act_config.py", "-s", "0", *args, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def straight(run_ding: RunDing, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("act_bc")
+    train(run_ding, work)
+    return work / "act"
+
+
+def test_act_exports_lerobot_folders_that_act_with_the_datasets_normalisation(straight: Path) -> None:
+    files = sorted(p.name for p in (straight / "checkpoints/last/pretrained_model").iterdir())
+    assert files == ["config.json", "model.safetensors", "policy_postprocessor.json",
+                     "policy_postprocessor_step_0_unnormalizer_processor.safetensors", "policy_preprocessor.json",
+                     "policy_preprocessor_step_3_normalizer_processor.safetensors"]  # fmt: skip
+    policy = ACTPolicy.from_pretrained(straight / "checkpoints/last/pretrained_model")
+    stats = LeRobotDataset(FIXTURE).stats
+    assert stats is not None
+    torch.testing.assert_close(
+        policy.normalizer.stats["action"]["mean"], torch.tensor(stats["action"]["mean"], dtype=torch.float32)
+    )
+    ds = LeRobotDataset(FIXTURE)
+    batch = ds.batch(np.arange(4), keys=["observation.state", "observation.environment_state"])
+    chunk = policy.predict_action_chunk(batch)
+    assert tuple(chunk.shape) == (4, 5, 2)
+    # the final checkpoint's weights are the exported ones
+    final = load(straight / f"ckpt/iteration_{ITERATIONS}.pth.tar")["model"]
+    for name, tensor in policy.state_dict().items():
+        torch.testing.assert_close(tensor, final[name], rtol=0, atol=0, msg=name)
+
+
+def test_the_best_validation_loss_is_the_exported_best(straight: Path) -> None:
+    result = json.loads((straight / "result.json").read_text())
+    best = load(straight / "ckpt/ckpt_best.pth.tar")
+    assert best["ding_lite"]["validation"]["best"] == result["best_validation_loss"]
+    exported = ACTPolicy.from_pretrained(straight / "checkpoints/best/pretrained_model")
+    for name, tensor in exported.state_dict().items():
+        torch.testing.assert_close(tensor, best["model"][name], rtol=0, atol=0, msg=name)
+
+
+def test_stopped_and_resumed_act_training_equals_the_straight_run(
+    straight: Path, run_ding: RunDing, tmp_path: Path
+) -> None:
+    train(run_ding, tmp_path, "--train-iter", "33")
+    resumed = train(run_ding, tmp_path, "--resume")
+    assert "resumed exactly from" in resumed.stderr
+    assert_identical(straight, tmp_path / "act", ITERATIONS)
