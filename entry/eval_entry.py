@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ding_lite.checkpoint.partial import partial_load
-from ding_lite.checkpoint.pretrained import read_weights
+from ding_lite.checkpoint.pretrained import pretrained_folder, read_weights
 from ding_lite.config import compile_config
 from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.envs import make_env_manager
@@ -42,10 +42,17 @@ def eval_pipeline(
         raise ConfigError(f"no checkpoint to evaluate: pass --load-path or set policy.load_path in {source}")
     weights, _ = read_weights(path, what="checkpoint")
     policy_cls = POLICY_REGISTRY.get(str(cfg.policy.type))
-    if hasattr(policy_cls, "model_config_from_weights"):  # shapes set from a dataset in training (BC)
-        cfg.policy.model.update(policy_cls.model_config_from_weights(weights))
-    policy = policy_cls(cfg.policy)
-    partial_load(policy.model, weights, source=path, strict=True, hint="")
+    if hasattr(policy_cls, "from_folder"):  # ACT: weights, features and normalisation from the folder's files
+        if not Path(path).is_dir():
+            raise ConfigError(f"evaluate {cfg.policy.type} from a pretrained_model/ folder, not '{path}'")
+        policy = policy_cls.from_folder(cfg.policy, pretrained_folder(Path(path)) or path)
+    else:
+        if hasattr(policy_cls, "model_config_from_weights"):  # shapes set from a dataset in training (BC)
+            cfg.policy.model.update(policy_cls.model_config_from_weights(weights))
+        policy = policy_cls(cfg.policy)
+        partial_load(policy.model, weights, source=path, strict=True, hint="")
+    if hasattr(policy, "reset_eval"):
+        policy.reset_eval()
     env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
     episodes = int(n_episode or cfg.env.n_evaluator_episode)
     returns = run_episodes(env, policy.eval_mode.forward, episodes, seed)

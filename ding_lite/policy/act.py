@@ -22,6 +22,7 @@ from ding_lite.act.config import ACTConfig, Feature
 from ding_lite.act.normalize import EPS, Normalizer, stats_from_json
 from ding_lite.act.policy import ACTPolicy
 from ding_lite.checkpoint.model_io import load_learn_state
+from ding_lite.config.validate import OpenSection
 from ding_lite.errors import ConfigError
 from ding_lite.policy.base import Policy, register_policy
 
@@ -63,6 +64,9 @@ class ACTTrainingPolicy(Policy):
             obs_features=["observation.state", "observation.environment_state"],  # and/or image features
             action_feature="action",
             features=None,  # {name: {"type", "shape"}} filled in from the dataset
+            # for play in an env: {feature: [start, stop]}, slices of the env's observation; a feature not listed is
+            # the whole observation (Reacher: {'observation.environment_state': [4, 6]})
+            env_observation=OpenSection(),
             **fields,
         )
 
@@ -158,11 +162,31 @@ class ACTTrainingPolicy(Policy):
         out["action"], out["action_is_pad"] = batch[name], batch[f"{name}_is_pad"]
         return out
 
+    @classmethod
+    def from_folder(cls, policy_cfg: Any, folder: str | Path) -> ACTTrainingPolicy:
+        """The policy of a LeRobot or ding_lite ACT ``pretrained_model/`` folder (weights, features and
+        normalisation from its files), to play in the env of ``policy_cfg``'s config."""
+        act = ACTPolicy.from_pretrained(folder)
+        policy_cfg.model.features = {name: f.to_json() for name, f in {**act.config.input_features,
+                                     **act.config.output_features}.items()}  # fmt: skip
+        policy_cfg.model.update({name: getattr(act.config, name) for name in ACT_FIELDS})
+        policy = cls(policy_cfg, model=act)
+        return policy
+
+    def reset_eval(self) -> None:
+        """Forget queued actions: every env starts a new episode (the evaluator's envs start together)."""
+        self.act.reset()
+
+    @torch.no_grad()
     def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
-        raise ConfigError(
-            "ACT is evaluated from its features (observation.state, observation.environment_state, images), not from "
-            "a bare env observation; use ACTPolicy.from_pretrained(...).select_action(batch)"
-        )
+        """Actions for a batch of env observations, each feature sliced from them as ``env_observation`` says;
+        one chunk per ``n_action_steps`` calls (or temporal ensembling), in the env's own units."""
+        slices = self._cfg["model"].get("env_observation") or {}
+        batch = {}
+        for name in self.act.config.input_features:
+            start, stop = slices.get(name, (0, obs.shape[1]))
+            batch[name] = torch.as_tensor(obs[:, int(start) : int(stop)], dtype=torch.float32)
+        return self.act.select_action(batch).numpy()
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """``<directory>/pretrained_model/`` in LeRobot's layout (config.json, model.safetensors, processors)."""
