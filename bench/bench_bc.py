@@ -49,8 +49,9 @@ def main() -> None:
         work = Path(tmp)
         for name in ("pendulum_sac_config.py", "pendulum_bc_config.py"):
             shutil.copy(REPO / "dizoo_configs" / name, work / name)
-        text = (work / "pendulum_bc_config.py").read_text().replace("n_evaluator_episode=5", "n_evaluator_episode=50")
-        (work / "pendulum_bc_eval50.py").write_text(text)
+        for name in ("pendulum_sac", "pendulum_bc"):
+            text = (work / f"{name}_config.py").read_text().replace("n_evaluator_episode=5", "n_evaluator_episode=50")
+            (work / f"{name}_eval50.py").write_text(text)
         ding("-m", "serial", "-c", "pendulum_sac_config.py", "-s", seed, "-q", cwd=work)
         expert = "pendulum_sac_seed0/ckpt/ckpt_best.pth.tar"
         ding("record", "-c", "pendulum_sac_config.py", "--load-path", expert, "--episodes", "50",
@@ -60,8 +61,9 @@ def main() -> None:
         bc_seconds = time.perf_counter() - start
         result = json.loads((work / "pendulum_bc_seed0" / "result.json").read_text())
         eval_args = ["-m", "eval", "-c", "pendulum_bc_eval50.py", "-s", seed, "--load-path"]
+        expert_args = ["-m", "eval", "-c", "pendulum_sac_eval50.py", "-s", seed, "--load-path"]
         figures = {
-            "expert_return_50": mean_return(ding(*eval_args, expert, cwd=work)),
+            "expert_return_50": mean_return(ding(*expert_args, expert, cwd=work)),
             "bc_best_return_50": mean_return(
                 ding(*eval_args, "pendulum_bc_seed0/checkpoints/best/pretrained_model", cwd=work)
             ),

@@ -36,6 +36,7 @@ from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.errors import ConfigError, TrainingInterrupted
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY
+from ding_lite.policy.weights import load_pretrained, pretrained_spec
 from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import capture_global_rng, restore_global_rng, seed_everything
 from ding_lite.utils.signals import StopRequest
@@ -210,6 +211,9 @@ def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None)
             f"'{whole.root}/meta/stats.json' is missing: BC normalises its inputs with the dataset's stats"
         )
     policy.set_normalisation(whole.stats)
+    spec = pretrained_spec(cfg.policy)
+    if spec is not None:  # weights to start from (a BC model keeps its own normalisation buffers)
+        load_pretrained(policy, spec, Path(cfg.exp_name))
     logger = ExperimentLogger(cfg.exp_name)
     learner = BaseLearner(cfg.policy.learn.learner, policy, cfg.exp_name, logger, policy_type=str(cfg.policy.type),
                           resume_training=resume)  # fmt: skip

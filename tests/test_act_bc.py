@@ -107,3 +107,29 @@ def test_lerobots_act_folder_plays_reacher_in_ding_eval(run_ding: RunDing, tmp_p
     # random policy -43; LeRobot's ACT scored -9.2 over 50 episodes. A wrong feature slice or normalisation
     # plays far worse than acting zero.
     assert float(found.group(1)) > -11.5
+
+
+def test_act_starts_from_lerobots_folder_with_pretrained_path(run_ding: RunDing, tmp_path: Path) -> None:
+    """The fixture's LeRobot ACT (chunk 10, dim 64) as the start of a ding_lite run: every tensor loads, and
+    the first validation loss is that of a trained model, far below a fresh one's."""
+    lerobot = json.loads((LEROBOT_ACT / "config.json").read_text())
+    keys = ("chunk_size", "n_action_steps", "dim_model", "n_heads", "dim_feedforward", "n_encoder_layers",
+            "n_decoder_layers", "latent_dim", "n_vae_encoder_layers")  # fmt: skip
+    model = ", ".join(f"{key}={lerobot[key]!r}" for key in keys)
+    config = CONFIG.replace("exp_name='act'", "exp_name='tuned'")
+    config = re.sub(r"model=dict\([^)]*\)", f"model=dict({model})", config, flags=re.S)
+    fresh = config.replace("exp_name='tuned'", "exp_name='fresh'")
+    tuned = config.replace("policy=dict(", f"policy=dict(pretrained_path={str(LEROBOT_ACT)!r}, ", 1)
+    for name, text in (("fresh", fresh), ("tuned", tuned)):
+        (tmp_path / f"{name}.py").write_text(text)
+        proc = run_ding("-m", "bc", "-c", f"{name}.py", "-s", "0", "--train-iter", "1", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "tuned/load_report.json").read_text())
+    from safetensors.torch import load_file
+
+    assert len(report["loaded"]) == len(load_file(str(LEROBOT_ACT / "model.safetensors"))), report  # every tensor
+    assert report["missing"] == report["unexpected"] == report["mismatched"] == [], report
+    first = {name: float((tmp_path / name / "log/evaluator/evaluator_logger.txt").read_text().split()[-1])
+             for name in ("fresh", "tuned")}  # fmt: skip
+    # the first validation (before any update) measures the starting weights alone
+    assert first["tuned"] < 0.5 * first["fresh"], first

@@ -176,6 +176,20 @@ class ACTTrainingPolicy(Policy):
         policy = cls(policy_cfg, model=act)
         return policy
 
+    def pretrained_feature_differences(self, saved_config: Mapping[str, Any]) -> list[str]:
+        """Features of an ACT folder's config.json (LeRobot's layout) whose type or shape differ from this one's."""
+        own = {**self.act.config.input_features, **self.act.config.output_features}
+        saved = {**saved_config.get("input_features", {}), **saved_config.get("output_features", {})}
+        lines = []
+        for name in sorted(set(own) | set(saved)):
+            if name not in saved or name not in own:
+                where = "this config" if name in own else "the pretrained model"
+                lines.append(f"{name}: only in {where}")
+            elif tuple(saved[name].get("shape", ())) != own[name].shape or saved[name].get("type") != own[name].type:
+                lines.append(f"{name}: {saved[name].get('type')} {saved[name].get('shape')} there, {own[name].type} "
+                             f"{list(own[name].shape)} here")  # fmt: skip
+        return lines
+
     def reset_eval(self) -> None:
         """Forget queued actions: every env starts a new episode (the evaluator's envs start together)."""
         self.act.reset()

@@ -23,7 +23,7 @@ from torch import nn
 
 from ding_lite.checkpoint.model_io import load_model_state
 from ding_lite.checkpoint.partial import LoadReport
-from ding_lite.checkpoint.pretrained import read_weights, save_pretrained
+from ding_lite.checkpoint.pretrained import feature_differences, read_weights, save_pretrained
 from ding_lite.errors import CheckpointError, ConfigError
 from ding_lite.policy import weights
 from ding_lite.policy.train_cycle import TrainCycle
@@ -127,6 +127,10 @@ class Policy:
     def load_pretrained(self, path: str | Path, **options: Any) -> LoadReport:
         """Weights only from a checkpoint or ``pretrained_model/`` (see ``policy.weights.load_pretrained``)."""
         return weights.load_pretrained(self, {"path": str(path), **options}, None)
+
+    def pretrained_feature_differences(self, saved_config: Mapping[str, Any]) -> list[str]:
+        """One line per feature of a ``pretrained_model/`` folder's config.json that does not fit this policy."""
+        return feature_differences(saved_config, self._cfg)
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``<directory>/pretrained_model/`` (safetensors weights + config.json)."""

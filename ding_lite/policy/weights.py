@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ding_lite.checkpoint.partial import LoadReport, matches, partial_load
-from ding_lite.checkpoint.pretrained import feature_differences, read_weights
+from ding_lite.checkpoint.pretrained import read_weights
 from ding_lite.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def load_pretrained(policy: Policy, spec: Mapping[str, Any], exp_dir: Path | Non
     weights, meta = read_weights(path)
     strict = bool(spec.get("strict", True))
     if meta is not None and strict:
-        differences = feature_differences(meta, policy.cfg)
+        differences = policy.pretrained_feature_differences(meta)
         if differences:
             raise ConfigError(
                 f"pretrained model '{path}' has other features than this config: {'; '.join(differences)} "
