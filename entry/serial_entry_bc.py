@@ -33,6 +33,7 @@ from ding_lite.config.loader import to_plain
 from ding_lite.datasets import LeRobotDataset
 from ding_lite.datasets.sampler import BatchSampler
 from ding_lite.entry.build import ConfigInput, load_input_config
+from ding_lite.envs import make_env_manager
 from ding_lite.errors import ConfigError, TrainingInterrupted
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY
@@ -41,6 +42,7 @@ from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import capture_global_rng, restore_global_rng, seed_everything
 from ding_lite.utils.signals import StopRequest
 from ding_lite.utils.threads import single_thread_compute
+from ding_lite.worker import InteractionEvaluator
 
 log = logging.getLogger("ding_lite")
 
@@ -56,6 +58,7 @@ class BCRun:
     val_set: LeRobotDataset | None
     sampler: BatchSampler
     stop_request: StopRequest
+    evaluator: InteractionEvaluator | None = None  # with policy.learn.best_by='eval_return'
     validation: dict[str, Any] = field(default_factory=lambda: {"last_iter": None, "last": None, "best": None})
     started: float = field(default_factory=time.perf_counter)
 
@@ -82,8 +85,27 @@ class BCRun:
         )
         if best is None or loss < best:
             self.validation["best"] = loss
-            self.learner.save_checkpoint("ckpt_best.pth.tar")
-            self.policy.save_pretrained(self.exp_dir / "checkpoints" / "best")
+            if self.evaluator is None:
+                self.save_best()
+
+    def samples_seen(self) -> int:
+        """The step axis of ``*_step`` TensorBoard tags in offline training: dataset samples trained on."""
+        return self.learner.train_iter * int(self.cfg.policy.learn.batch_size)
+
+    def save_best(self) -> None:
+        self.learner.save_checkpoint("ckpt_best.pth.tar")
+        self.policy.save_pretrained(self.exp_dir / "checkpoints" / "best")
+
+    def evaluate_if_due(self) -> None:
+        """With ``best_by='eval_return'``: play ``n_evaluator_episode`` episodes when due; a new best return
+        writes ckpt_best and checkpoints/best."""
+        evaluator, iteration = self.evaluator, self.learner.train_iter
+        if evaluator is None or not evaluator.should_eval(iteration):
+            return
+        if hasattr(self.policy, "reset_eval"):
+            self.policy.reset_eval()
+        _, value = evaluator.eval(iteration, self.samples_seen())
+        self.progress.event(f"[eval] train_iter {iteration}: mean return {value:.2f} (best {evaluator.best_value:.2f})")
 
     def check_stop_request(self) -> None:
         request = self.stop_request
@@ -99,6 +121,7 @@ class BCRun:
             "train_iter": self.learner.train_iter,
             "validation_loss": self.validation["last"],
             "best_validation_loss": self.validation["best"],
+            "best_eval_return": self.evaluator.best_value if self.evaluator is not None else None,
             "wall_time_s": round(time.perf_counter() - self.started, 3),
             "seed": int(self.cfg.seed),
             "exp_dir": str(self.exp_dir),
@@ -110,6 +133,8 @@ class BCRun:
     def close(self) -> None:
         self.stop_request.uninstall()
         self.progress.close()
+        if self.evaluator is not None:
+            self.evaluator.env.close()
         self.logger.close()
 
     # --- the resumable state beside the policy's ---------------------------------------------------------
@@ -120,6 +145,7 @@ class BCRun:
             "learner": self.learner.state_dict(),
             "sampler": self.sampler.state_dict(),
             "validation": dict(self.validation),
+            "evaluator": self.evaluator.state_dict() if self.evaluator is not None else None,
             "logs": self.logger.state_dict(),
         }
 
@@ -135,6 +161,8 @@ class BCRun:
         self.learner.load_state_dict(extras["learner"])
         self.sampler.load_state_dict(extras["sampler"])
         self.validation = dict(extras["validation"])
+        if self.evaluator is not None and extras.get("evaluator") is not None:
+            self.evaluator.load_state_dict(extras["evaluator"])
         self.logger.restore(extras["logs"])
         restore_global_rng(extras["rng"])
         log.info("resumed exactly from %s at train_iter %d", self.learner.loaded_path, self.learner.train_iter)
@@ -223,6 +251,16 @@ def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None)
     stop_request = StopRequest()
     run = BCRun(cfg, policy, learner, logger, Progress(str(cfg.exp_name), quiet=quiet), train_set, val_set, sampler,
                 stop_request)  # fmt: skip
+    best_by = str(cfg.policy.learn.best_by)
+    if best_by not in ("validation", "eval_return"):
+        raise ConfigError(
+            f"config key 'policy.learn.best_by' is {best_by!r} in {source}; use 'validation' or 'eval_return'"
+        )
+    if best_by == "eval_return":
+        env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num))
+        run.evaluator = InteractionEvaluator(cfg.policy.eval.evaluator, env, policy, logger, seed=seed,
+                                             n_episode=int(cfg.env.n_evaluator_episode), stop_value=math.inf,
+                                             save_best=run.save_best)  # fmt: skip
     learner.extra_state = run.capture
     learner.before_load = lambda state, path: _guard(run, state, path)
     log.info("experiment directory: %s (%d training and %d validation episodes)", cfg.exp_name,
@@ -256,12 +294,14 @@ def serial_pipeline_bc(
         while learner.train_iter < iterations:
             run.check_stop_request()
             run.validate_if_due()
-            learner.train(run.next_batch(), 0)
+            run.evaluate_if_due()
+            learner.train(run.next_batch(), run.samples_seen())
             if save_freq and learner.train_iter % save_freq == 0:
                 run.policy.save_pretrained(run.exp_dir / "checkpoints" / f"{learner.train_iter:06d}")
-            run.progress.update(learner.train_iter, 0, None, None)  # validation losses are printed as events
+            run.progress.update(learner.train_iter, run.samples_seen(), None, None)  # validation: printed as events
         run.check_stop_request()
         run.validate_if_due()
+        run.evaluate_if_due()
         learner.call_hook("after_run")
         run.policy.save_pretrained(run.exp_dir / "checkpoints" / "last")
         result = run.write_result()

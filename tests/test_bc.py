@@ -108,3 +108,38 @@ def test_a_feature_the_dataset_lacks_is_named(work: Path) -> None:
     main["dataset"]["root"] = str(work / "demos")
     with pytest.raises(ConfigError, match=r"'observation.images.top'.*does not have \(it has observation.state"):
         serial_pipeline_bc((main, create), 0, quiet=True)
+
+
+def test_eval_return_can_pick_the_best_and_the_run_still_resumes_exactly(
+    work: Path, run_ding: RunDing, tmp_path: Path
+) -> None:
+    """``best_by='eval_return'``: the env plays every ``eval_freq`` updates, the best mean return writes
+    ckpt_best and checkpoints/best, and a run stopped and resumed still equals the straight one."""
+    main, create = read_config(work / "bc_config.py")
+    main["exp_name"] = "by_return"
+    main["policy"]["learn"]["best_by"] = "eval_return"
+    main["policy"]["eval"] = {"evaluator": {"eval_freq": 40}}
+    main["env"].update(evaluator_env_num=2, n_evaluator_episode=2)
+    for folder in (tmp_path / "straight", tmp_path / "resumed"):
+        folder.mkdir()
+        shutil.copytree(work / "demos", folder / "demos")
+        (folder / "bc_config.py").write_text(f"main_config = {main!r}\ncreate_config = {create!r}\n")
+    bc(run_ding, tmp_path / "straight")
+    bc(run_ding, tmp_path / "resumed", "--train-iter", "50")
+    bc(run_ding, tmp_path / "resumed", "--resume")
+    straight = tmp_path / "straight" / "by_return"
+    lines = [line for line in (straight / "log/evaluator/evaluator_logger.txt").read_text().splitlines()
+             if "reward_mean" in line]  # fmt: skip
+    returns = {int(line.split("train_iter ")[1].split()[0]): float(line.split("reward_mean ")[1].split()[0])
+               for line in lines}  # fmt: skip
+    assert sorted(returns) == [0, 40, 80, 120]
+    best = load(straight / "ckpt/ckpt_best.pth.tar")
+    best_iter = max(returns, key=returns.__getitem__)  # returns printed to 2 decimals: ties keep the first
+    assert best["last_iter"] == best_iter
+    assert best["ding_lite"]["evaluator"]["best_value"] == pytest.approx(returns[best_iter], abs=0.005)
+    from safetensors.torch import load_file
+
+    exported = load_file(str(straight / "checkpoints/best/pretrained_model/model.safetensors"))
+    for name, tensor in exported.items():
+        torch.testing.assert_close(tensor, best["model"][name], rtol=0, atol=0, msg=name)
+    assert_identical(straight, tmp_path / "resumed" / "by_return", ITERATIONS)

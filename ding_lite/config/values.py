@@ -86,6 +86,7 @@ RULES = (
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "env.obs_type": ("state", "pixels", "pixels_state"),
+    "policy.learn.best_by": ("validation", "eval_return"),  # policies trained on a dataset (bc, act)
 }
 
 

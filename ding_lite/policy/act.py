@@ -47,6 +47,8 @@ class ACTTrainingPolicy(Policy):
             weight_decay=1e-4,
             grad_clip_norm=10.0,
             val_freq=100,  # validation loss every this many updates (0: never)
+            best_by="validation",  # what picks ckpt_best: 'validation' loss, or 'eval_return' in the env
+            # (every policy.eval.evaluator.eval_freq updates)
             save_freq=0,  # export checkpoints/<step>/pretrained_model every this many updates (0: never)
             resume_training=False,
             backend="torch",

@@ -71,6 +71,8 @@ class BCPolicy(Policy):
             grad_clip_type=None,
             grad_clip_value=0.0,
             val_freq=100,  # validation loss every this many updates (0: never)
+            best_by="validation",  # what picks ckpt_best: 'validation' loss, or 'eval_return' in the env
+            # (every policy.eval.evaluator.eval_freq updates)
             save_freq=0,  # export checkpoints/<step>/pretrained_model every this many updates (0: never)
             resume_training=False,
             backend="torch",
