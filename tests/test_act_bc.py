@@ -133,3 +133,36 @@ def test_act_starts_from_lerobots_folder_with_pretrained_path(run_ding: RunDing,
              for name in ("fresh", "tuned")}  # fmt: skip
     # the first validation (before any update) measures the starting weights alone
     assert first["tuned"] < 0.5 * first["fresh"], first
+
+
+def test_act_trains_on_image_features_through_its_resnet_backbone(run_ding: RunDing, tmp_path: Path) -> None:
+    """A pixels_state pendulum recording (PNG frames and the state): ACT with observation.image as a VISUAL
+    input trains, exports, and the exported folder acts on frames."""
+    import copy
+
+    from ding_lite.config import read_config
+    from ding_lite.entry.record import record
+
+    main, create = read_config(Path(__file__).resolve().parents[1] / "dizoo_configs" / "pendulum_sac_config.py")
+    main = copy.deepcopy(main)
+    main["env"].update(obs_type="pixels_state", image_size=32, collector_env_num=2)
+    main["policy"]["model"]["obs_shape"] = {"image": [3, 32, 32], "state": 3}
+    record((main, create), tmp_path / "demos", 2, task="up", quiet=True,
+           controller=lambda obs: np.clip(-obs["state"][:, 1:2], -1, 1).astype(np.float32))  # fmt: skip
+    (tmp_path / "img.py").write_text(
+        "main_config = dict(exp_name='img', dataset=dict(root='demos', val_episodes=[1]), env=dict(),\n"
+        "    policy=dict(model=dict(obs_features=['observation.state', 'observation.image'], chunk_size=4,\n"
+        "        n_action_steps=4, dim_model=16, n_heads=2, dim_feedforward=32, n_encoder_layers=1,\n"
+        "        n_vae_encoder_layers=1, latent_dim=4),\n"
+        "        learn=dict(batch_size=4, val_freq=0, learner=dict(train_iterations=2))))\n"
+        "create_config = dict(env=dict(type='pendulum'), policy=dict(type='act'))\n"
+    )
+    proc = run_ding("-m", "bc", "-c", "img.py", "-s", "0", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "img/checkpoints/last/pretrained_model"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["input_features"]["observation.image"] == {"type": "VISUAL", "shape": [3, 32, 32]}
+    policy = ACTPolicy.from_pretrained(folder)
+    ds = LeRobotDataset(tmp_path / "demos")
+    chunk = policy.predict_action_chunk(ds.batch(np.arange(3), keys=["observation.state", "observation.image"]))
+    assert tuple(chunk.shape) == (3, 4, 1) and bool(torch.isfinite(chunk).all())
