@@ -166,3 +166,20 @@ def test_act_trains_on_image_features_through_its_resnet_backbone(run_ding: RunD
     ds = LeRobotDataset(tmp_path / "demos")
     chunk = policy.predict_action_chunk(ds.batch(np.arange(3), keys=["observation.state", "observation.image"]))
     assert tuple(chunk.shape) == (3, 4, 1) and bool(torch.isfinite(chunk).all())
+
+
+def test_policy_freeze_keeps_act_modules_fixed_while_the_rest_trains(run_ding: RunDing, tmp_path: Path) -> None:
+    config = (
+        CONFIG.replace("exp_name='act'", "exp_name='frozen'")
+        .replace("policy=dict(", "policy=dict(freeze=['model.encoder'], ", 1)
+        .replace("save_ckpt_after_iter=25", "save_ckpt_after_iter=1")
+    )
+    (tmp_path / "frozen.py").write_text(config)
+    proc = run_ding("-m", "bc", "-c", "frozen.py", "-s", "0", "--train-iter", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    first, second = (load(tmp_path / f"frozen/ckpt/iteration_{i}.pth.tar")["model"] for i in (1, 2))
+    frozen = [k for k in first if k.startswith("model.encoder.")]
+    trained = [k for k in first if k.startswith("model.decoder.") and k.endswith("weight")]
+    assert frozen and trained
+    assert all(torch.equal(first[k], second[k]) for k in frozen)
+    assert any(not torch.equal(first[k], second[k]) for k in trained)
