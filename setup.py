@@ -19,7 +19,7 @@ setup(
     version=VERSION.group(1),
     description="A small DI-engine-style reinforcement-learning engine whose checkpoints you can trust",
     python_requires=">=3.10",
-    packages=[*find_packages(include=["ding_lite", "ding_lite.*"]), *ENTRY_PACKAGES],
+    packages=find_packages(include=["ding_lite", "ding_lite.*"]) + ENTRY_PACKAGES,
     package_dir={"ding_lite.entry": "entry"},
     install_requires=[
         "torch>=2.1",

@@ -25,6 +25,7 @@ from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.config.validate import OpenSection
 from ding_lite.errors import ConfigError
 from ding_lite.policy.base import Policy, register_policy
+from ding_lite.policy.bc import offline_policy_config
 
 FEATURE_TYPES = {"observation.state": "STATE", "observation.environment_state": "ENV"}
 ACT_FIELDS = ("chunk_size", "n_action_steps", "dim_model", "n_heads", "dim_feedforward", "n_encoder_layers",
@@ -35,27 +36,13 @@ ACT_FIELDS = ("chunk_size", "n_action_steps", "dim_model", "n_heads", "dim_feedf
 @register_policy("act")
 class ACTTrainingPolicy(Policy):
     needs_dataset = True
-    config = dict(
-        type="act",
-        cuda=False,
-        on_policy=False,
-        load_path="",
-        learn=dict(
-            batch_size=8,  # frames (each with its action chunk) per update
-            learning_rate=1e-5,  # AdamW lr (LeRobot's optimizer_lr)
-            lr_backbone=1e-5,  # lr of the image backbone
-            weight_decay=1e-4,
-            grad_clip_norm=10.0,
-            val_freq=100,  # validation loss every this many updates (0: never)
-            best_by="validation",  # what picks ckpt_best: 'validation' loss, or 'eval_return' in the env
-            # (every policy.eval.evaluator.eval_freq updates)
-            save_freq=0,  # export checkpoints/<step>/pretrained_model every this many updates (0: never)
-            resume_training=False,
-            backend="torch",
-        ),
-        collect=dict(),
-        eval=dict(evaluator=dict()),
-        other=dict(),
+    config = offline_policy_config(
+        "act",
+        batch_size=8,  # frames (each with its action chunk) per update
+        learning_rate=1e-5,  # AdamW lr (LeRobot's optimizer_lr)
+        lr_backbone=1e-5,  # lr of the image backbone
+        weight_decay=1e-4,
+        grad_clip_norm=10.0,
     )
 
     @classmethod

@@ -25,6 +25,29 @@ from ding_lite.policy.optim import Adam
 STD_FLOOR = 1e-6  # a constant feature (std 0) is centred but not scaled up
 
 
+def offline_policy_config(policy_type: str, **learn: Any) -> dict[str, Any]:
+    """The config of a policy trained on a dataset by ``ding -m bc``: ``learn`` plus the keys every such
+    policy has (validation, best-model choice, exports, resume)."""
+    return dict(
+        type=policy_type,
+        cuda=False,
+        on_policy=False,
+        load_path="",
+        learn=dict(
+            **learn,
+            val_freq=100,  # validation loss every this many updates (0: never)
+            best_by="validation",  # what picks ckpt_best: 'validation' loss, or 'eval_return' in the env
+            # (every policy.eval.evaluator.eval_freq updates)
+            save_freq=0,  # export checkpoints/<step>/pretrained_model every this many updates (0: never)
+            resume_training=False,
+            backend="torch",
+        ),
+        collect=dict(),
+        eval=dict(evaluator=dict()),
+        other=dict(),
+    )
+
+
 class BCModel(nn.Module):
     """obs (B, obs_dim) in env units -> action (B, action_dim) in env units, or logits (B, n) when discrete."""
 
@@ -59,27 +82,13 @@ class BCModel(nn.Module):
 @register_policy("bc")
 class BCPolicy(Policy):
     needs_dataset = True
-    config = dict(
-        type="bc",
-        cuda=False,
-        on_policy=False,
-        load_path="",
-        learn=dict(
-            batch_size=64,  # frames per update
-            learning_rate=1e-3,
-            loss="mse",  # 'mse' or 'l1' for continuous actions; discrete actions use cross-entropy
-            grad_clip_type=None,
-            grad_clip_value=0.0,
-            val_freq=100,  # validation loss every this many updates (0: never)
-            best_by="validation",  # what picks ckpt_best: 'validation' loss, or 'eval_return' in the env
-            # (every policy.eval.evaluator.eval_freq updates)
-            save_freq=0,  # export checkpoints/<step>/pretrained_model every this many updates (0: never)
-            resume_training=False,
-            backend="torch",
-        ),
-        collect=dict(),
-        eval=dict(evaluator=dict()),
-        other=dict(),
+    config = offline_policy_config(
+        "bc",
+        batch_size=64,  # frames per update
+        learning_rate=1e-3,
+        loss="mse",  # 'mse' or 'l1' for continuous actions; discrete actions use cross-entropy
+        grad_clip_type=None,
+        grad_clip_value=0.0,
     )
 
     @classmethod
