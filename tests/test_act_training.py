@@ -232,7 +232,9 @@ def test_2d_positions_follow_the_formula() -> None:
 
 def test_pre_norm_layers_follow_the_formulas() -> None:
     """LEROBOT.md 14.4/14.5 in pre-norm mode (the fixture covers post-norm): LN before each sublayer, positions on
-    queries and keys only, residuals un-normalised; in eval mode, so dropout is off."""
+    queries and keys only, residuals un-normalised; in eval mode, so dropout is off. The layers attend through
+    a packed query/key projection and scaled_dot_product_attention, nn.MultiheadAttention through its own
+    products: float32 sums in another order, so 1e-6 on values of order 1 (4.8e-7 seen)."""
     policy = state_policy(pre_norm=True, feedforward_activation="gelu").eval()
     enc, dec = policy.model.encoder.layers[0], policy.model.decoder.layers[0]
     gen = torch.Generator().manual_seed(3)
@@ -244,11 +246,11 @@ def test_pre_norm_layers_follow_the_formulas() -> None:
     with torch.no_grad():
         u = enc.norm1(x)
         h = x + enc.self_attn(u + p, u + p, u)[0]
-        torch.testing.assert_close(enc(x, p), h + ffn(enc, enc.norm2(h)), rtol=0, atol=0)
+        torch.testing.assert_close(enc(x, p), h + ffn(enc, enc.norm2(h)), rtol=0, atol=1e-6)
 
         u = dec.norm1(y)
         h = y + dec.self_attn(u + q, u + q, u)[0]
         u = dec.norm2(h)
         h = h + dec.multihead_attn(u + q, x + p, x)[0]
-        torch.testing.assert_close(dec(y, x, q, p), h + ffn(dec, dec.norm3(h)), rtol=0, atol=0)  # same ops, same order
+        torch.testing.assert_close(dec(y, x, q, p), h + ffn(dec, dec.norm3(h)), rtol=0, atol=1e-6)
     assert isinstance(policy.model.encoder.norm, torch.nn.LayerNorm)  # the pre-norm encoder ends in a LayerNorm

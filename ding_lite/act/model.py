@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ding_lite.act.config import ACTConfig
+from ding_lite.act.dropout import Dropout, dropout
 
 
 # -- positional encodings -------------------------------------------------------------------------------------
@@ -129,6 +130,37 @@ class ResNet18Backbone(nn.Module):
 
 
 # -- transformer ----------------------------------------------------------------------------------------------
+def attend(
+    mha: nn.MultiheadAttention, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None
+) -> Tensor:
+    """``mha(query, key, value, key_padding_mask)[0]`` for sequence-first (L, B, D) tokens, from the module's own
+    parameters: queries and keys that are one tensor are projected by one matrix product, and the attention is
+    ``scaled_dot_product_attention`` (no per-head weights are formed for the caller)."""
+    dim, heads = mha.embed_dim, mha.num_heads
+    weight, bias = mha.in_proj_weight, mha.in_proj_bias
+    if query is key:
+        q, k = nn.functional.linear(query, weight[: 2 * dim], bias[: 2 * dim]).chunk(2, dim=-1)
+    else:
+        q = nn.functional.linear(query, weight[:dim], bias[:dim])
+        k = nn.functional.linear(key, weight[dim : 2 * dim], bias[dim : 2 * dim])
+    v = nn.functional.linear(value, weight[2 * dim :], bias[2 * dim :])
+
+    def heads_first(t: Tensor) -> Tensor:  # (L, B, D) -> (B, H, L, D/H)
+        return t.reshape(t.shape[0], t.shape[1], heads, dim // heads).permute(1, 2, 0, 3)
+
+    q, k, v = heads_first(q), heads_first(k), heads_first(v)
+    if mha.training and mha.dropout > 0:  # the weights' dropout drawn by ding_lite.act.dropout
+        scores = q @ k.transpose(-2, -1) * (dim // heads) ** -0.5
+        if key_padding_mask is not None:
+            scores = scores.masked_fill(key_padding_mask[:, None, None, :], float("-inf"))
+        out = dropout(scores.softmax(dim=-1), mha.dropout) @ v
+    else:
+        mask = None if key_padding_mask is None else ~key_padding_mask[:, None, None, :]  # True = may attend
+        out = nn.functional.scaled_dot_product_attention(q, k, v, mask)
+    out = out.permute(2, 0, 1, 3).reshape(query.shape[0], query.shape[1], dim)
+    return mha.out_proj(out)
+
+
 def _activation(name: str) -> nn.Module:
     return nn.GELU() if name == "gelu" else nn.ReLU()
 
@@ -140,18 +172,26 @@ class EncoderLayer(nn.Module):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(cfg.dim_model, cfg.n_heads, dropout=cfg.dropout)
         self.linear1 = nn.Linear(cfg.dim_model, cfg.dim_feedforward)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.linear2 = nn.Linear(cfg.dim_feedforward, cfg.dim_model)
         self.norm1 = nn.LayerNorm(cfg.dim_model)
         self.norm2 = nn.LayerNorm(cfg.dim_model)
-        self.dropout1 = nn.Dropout(cfg.dropout)
-        self.dropout2 = nn.Dropout(cfg.dropout)
+        self.dropout1 = Dropout(cfg.dropout)
+        self.dropout2 = Dropout(cfg.dropout)
         self.activation = _activation(cfg.feedforward_activation)
         self.pre_norm = cfg.pre_norm
 
-    def forward(self, x: Tensor, pos: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, pos: Tensor, key_padding_mask: Tensor | None = None, first_only: bool = False
+                ) -> Tensor:  # fmt: skip
+        """(L, B, D) -> (L, B, D); with ``first_only``, (1, B, D): only the first token's output, which attends to
+        every token as usual (every later step is per token, so the other rows would be thrown away)."""
         u = self.norm1(x) if self.pre_norm else x
-        attended = self.self_attn(u + pos, u + pos, u, key_padding_mask=key_padding_mask)[0]
+        qk = u + pos
+        if first_only:
+            attended = attend(self.self_attn, qk[:1], qk, u, key_padding_mask)
+            x = x[:1]
+        else:
+            attended = attend(self.self_attn, qk, qk, u, key_padding_mask)
         x = x + self.dropout1(attended)
         if not self.pre_norm:
             x = self.norm1(x)
@@ -168,9 +208,11 @@ class Encoder(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(n_layers))
         self.norm: nn.Module = nn.LayerNorm(cfg.dim_model) if cfg.pre_norm else nn.Identity()
 
-    def forward(self, x: Tensor, pos: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
-        for layer in self.layers:
-            x = layer(x, pos, key_padding_mask)
+    def forward(self, x: Tensor, pos: Tensor, key_padding_mask: Tensor | None = None, first_only: bool = False
+                ) -> Tensor:  # fmt: skip
+        """Every token's output, or with ``first_only`` the first token's alone, (1, B, D)."""
+        for i, layer in enumerate(self.layers):
+            x = layer(x, pos, key_padding_mask, first_only=first_only and i == len(self.layers) - 1)
         return self.norm(x)
 
 
@@ -182,24 +224,25 @@ class DecoderLayer(nn.Module):
         self.self_attn = nn.MultiheadAttention(cfg.dim_model, cfg.n_heads, dropout=cfg.dropout)
         self.multihead_attn = nn.MultiheadAttention(cfg.dim_model, cfg.n_heads, dropout=cfg.dropout)
         self.linear1 = nn.Linear(cfg.dim_model, cfg.dim_feedforward)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.linear2 = nn.Linear(cfg.dim_feedforward, cfg.dim_model)
         self.norm1 = nn.LayerNorm(cfg.dim_model)
         self.norm2 = nn.LayerNorm(cfg.dim_model)
         self.norm3 = nn.LayerNorm(cfg.dim_model)
-        self.dropout1 = nn.Dropout(cfg.dropout)
-        self.dropout2 = nn.Dropout(cfg.dropout)
-        self.dropout3 = nn.Dropout(cfg.dropout)
+        self.dropout1 = Dropout(cfg.dropout)
+        self.dropout2 = Dropout(cfg.dropout)
+        self.dropout3 = Dropout(cfg.dropout)
         self.activation = _activation(cfg.feedforward_activation)
         self.pre_norm = cfg.pre_norm
 
     def forward(self, y: Tensor, memory: Tensor, query_pos: Tensor, memory_pos: Tensor) -> Tensor:
         u = self.norm1(y) if self.pre_norm else y
-        y = y + self.dropout1(self.self_attn(u + query_pos, u + query_pos, u)[0])
+        qk = u + query_pos
+        y = y + self.dropout1(attend(self.self_attn, qk, qk, u))
         if not self.pre_norm:
             y = self.norm1(y)
         u = self.norm2(y) if self.pre_norm else y
-        y = y + self.dropout2(self.multihead_attn(u + query_pos, memory + memory_pos, memory)[0])
+        y = y + self.dropout2(attend(self.multihead_attn, u + query_pos, memory + memory_pos, memory))
         if not self.pre_norm:
             y = self.norm2(y)
         u = self.norm3(y) if self.pre_norm else y
@@ -278,7 +321,7 @@ class ACT(nn.Module):
         n_unmasked = len(tokens) - 1
         mask = torch.cat([torch.zeros(batch, n_unmasked, dtype=torch.bool, device=action.device), action_is_pad], dim=1)
         pos = self.vae_encoder_pos_enc.transpose(0, 1)
-        cls_out = self.vae_encoder(x, pos, key_padding_mask=mask)[0]
+        cls_out = self.vae_encoder(x, pos, key_padding_mask=mask, first_only=True)[0]
         params = self.vae_encoder_latent_output_proj(cls_out)
         return params[:, : self.config.latent_dim], params[:, self.config.latent_dim :]
 

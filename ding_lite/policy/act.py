@@ -26,6 +26,7 @@ from ding_lite.config.validate import OpenSection
 from ding_lite.errors import ConfigError
 from ding_lite.policy.base import Policy, register_policy
 from ding_lite.policy.bc import offline_policy_config
+from ding_lite.policy.flat_adamw import FlatAdamW
 
 FEATURE_TYPES = {"observation.state": "STATE", "observation.environment_state": "ENV"}
 ACT_FIELDS = ("chunk_size", "n_action_steps", "dim_model", "n_heads", "dim_feedforward", "n_encoder_layers",
@@ -122,11 +123,10 @@ class ACTTrainingPolicy(Policy):
 
     def _init_learn(self) -> None:
         learn = self._cfg["learn"]
-        self._optimizer = torch.optim.AdamW(  # fused: one kernel for every parameter, a fifth of a step faster
+        self._optimizer = FlatAdamW(  # torch.optim.AdamW's update and state layout, on one buffer per group
             self.act.optim_param_groups(),
             lr=float(learn["learning_rate"]),
             weight_decay=float(learn["weight_decay"]),
-            fused=True,
         )
 
     def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
@@ -134,7 +134,7 @@ class ACTTrainingPolicy(Policy):
         loss, info = self.act(self._renamed(batch))
         self._optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(self.act.parameters(), float(self._cfg["learn"]["grad_clip_norm"]))
+        self._optimizer.clip_grad_norm(float(self._cfg["learn"]["grad_clip_norm"]))
         self._optimizer.step()
         return {"cur_lr": self._optimizer.param_groups[0]["lr"], "total_loss": loss.item(), **info}
 
