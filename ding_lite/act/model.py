@@ -131,11 +131,20 @@ class ResNet18Backbone(nn.Module):
 
 # -- transformer ----------------------------------------------------------------------------------------------
 def attend(
-    mha: nn.MultiheadAttention, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None
+    mha: nn.MultiheadAttention,
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    key_padding_mask: Tensor | None = None,
+    batch: int | None = None,
 ) -> Tensor:
     """``mha(query, key, value, key_padding_mask)[0]`` for sequence-first (L, B, D) tokens, from the module's own
     parameters: queries and keys that are one tensor are projected by one matrix product, and the attention is
-    ``scaled_dot_product_attention`` (no per-head weights are formed for the caller)."""
+    ``scaled_dot_product_attention`` (no per-head weights are formed for the caller).
+
+    Tokens with batch size 1 broadcast against the others. ``batch`` is the real batch size when every input has
+    batch size 1 (the decoder's first self-attention, the same for every row): the attention weights' dropout is
+    then still drawn per row, so the output has ``batch`` rows in training and 1 in eval mode."""
     dim, heads = mha.embed_dim, mha.num_heads
     weight, bias = mha.in_proj_weight, mha.in_proj_bias
     if query is key:
@@ -153,11 +162,16 @@ def attend(
         scores = q @ k.transpose(-2, -1) * (dim // heads) ** -0.5
         if key_padding_mask is not None:
             scores = scores.masked_fill(key_padding_mask[:, None, None, :], float("-inf"))
-        out = dropout(scores.softmax(dim=-1), mha.dropout) @ v
+        weights = scores.softmax(dim=-1)
+        if batch is not None and weights.shape[0] != batch:
+            weights = weights.expand(batch, -1, -1, -1)
+        out = dropout(weights, mha.dropout) @ v
     else:
+        if q.shape[0] != k.shape[0]:
+            q = q.expand(k.shape[0], -1, -1, -1)
         mask = None if key_padding_mask is None else ~key_padding_mask[:, None, None, :]  # True = may attend
         out = nn.functional.scaled_dot_product_attention(q, k, v, mask)
-    out = out.permute(2, 0, 1, 3).reshape(query.shape[0], query.shape[1], dim)
+    out = out.permute(2, 0, 1, 3).reshape(query.shape[0], out.shape[0], dim)
     return mha.out_proj(out)
 
 
@@ -238,7 +252,7 @@ class DecoderLayer(nn.Module):
     def forward(self, y: Tensor, memory: Tensor, query_pos: Tensor, memory_pos: Tensor) -> Tensor:
         u = self.norm1(y) if self.pre_norm else y
         qk = u + query_pos
-        y = y + self.dropout1(attend(self.self_attn, qk, qk, u))
+        y = y + self.dropout1(attend(self.self_attn, qk, qk, u, batch=memory.shape[1]))
         if not self.pre_norm:
             y = self.norm1(y)
         u = self.norm2(y) if self.pre_norm else y
@@ -360,6 +374,7 @@ class ACT(nn.Module):
             pos = torch.cat([pos, cam_pos.flatten(2).permute(2, 0, 1)], dim=0)
 
         memory = self.encoder(x, pos)
-        queries = torch.zeros(cfg.chunk_size, batch, cfg.dim_model, dtype=pos.dtype, device=pos.device)
+        # the decoder's input: zeros, the same for every row, so its first self-attention is computed once (batch 1)
+        queries = torch.zeros(cfg.chunk_size, 1, cfg.dim_model, dtype=pos.dtype, device=pos.device)
         y = self.decoder(queries, memory, self.decoder_pos_embed.weight.unsqueeze(1), pos)
         return self.action_head(y.transpose(0, 1)), (mu, log_sigma_x2)

@@ -8,9 +8,11 @@ it does not import ``torch._dynamo`` as ``torch.optim`` does (close to a second 
 
 The update is PyTorch's single-tensor AdamW (decoupled weight decay, bias corrections, ``eps`` added after
 the square root), and ``state_dict()`` has ``torch.optim.AdamW``'s layout: ``state`` by parameter index with
-``step``/``exp_avg``/``exp_avg_sq``, and ``param_groups`` with the parameter indices. A parameter whose
-``.grad`` was reset to ``None`` or replaced (``module.zero_grad()``) or whose data was reassigned is attached
-to the buffer again before the next step, so nothing is silently left out.
+``step``/``exp_avg``/``exp_avg_sq``, and ``param_groups`` with the parameter indices; one step count serves
+every parameter. A parameter whose ``.grad`` was replaced or reset to ``None`` (``module.zero_grad()``) or whose
+data was reassigned is attached to the buffer again before the next step, so no gradient is silently lost; one
+whose gradient is ``None`` at a step counts as a zero gradient (``torch.optim.AdamW`` would skip it), which the
+policies using this never meet: every trainable parameter gets a gradient in every update.
 """
 
 from __future__ import annotations
