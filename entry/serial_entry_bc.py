@@ -208,7 +208,14 @@ def fill_model_config(cfg: Any, dataset: LeRobotDataset, source: str) -> None:
     if configure is not None:
         configure(cfg.policy, dataset.features)
         return
-    model.obs_shape = int(sum(int(np.prod(dataset.features[n].shape)) for n in model.obs_features))
+    images = [n for n in model.obs_features if dataset.features[n].visual]
+    if len(images) > 1:
+        raise ConfigError(f"policy.model.obs_features in {source} names {len(images)} camera features "
+                          f"({', '.join(images)}); BC takes one, ACT takes several")  # fmt: skip
+    if images:
+        model.image_feature, model.image_shape = images[0], list(dataset.features[images[0]].chw)
+    states = [n for n in model.obs_features if n not in images]
+    model.obs_shape = int(sum(int(np.prod(dataset.features[n].shape)) for n in states))
     action = dataset.features[model.action_feature]
     if model.discrete is None:
         model.discrete = action.dtype.startswith("int")

@@ -63,22 +63,27 @@ def _strided(size: int) -> int:
     return (size - 1) // 2 + 1
 
 
+def conv_stack(image_shape: Sequence[int]) -> tuple[nn.Sequential, int]:
+    """The convolutions of :class:`ConvEncoder` for ``(C, H, W)`` float frames, and their flattened output size."""
+    channels, height, width = (int(n) for n in image_shape)
+    layers: list[nn.Module] = []
+    for out in CONV_CHANNELS:
+        layers += [nn.Conv2d(channels, out, kernel_size=3, stride=2, padding=1), nn.ReLU()]
+        channels, height, width = out, _strided(height), _strided(width)
+    return nn.Sequential(*layers), channels * height * width
+
+
 class ConvEncoder(nn.Module):
     """uint8 frames ``(B, C, H, W)``, or ``{'image': frames, 'state': (B, D)}``, to features of
     ``hidden_size_list[-1]`` (module docstring)."""
 
     def __init__(self, image_shape: tuple[int, int, int], state_size: int, hidden_size_list: Sequence[int]) -> None:
         super().__init__()
-        channels, height, width = image_shape
-        layers: list[nn.Module] = []
-        for out in CONV_CHANNELS:
-            layers += [nn.Conv2d(channels, out, kernel_size=3, stride=2, padding=1), nn.ReLU()]
-            channels, height, width = out, _strided(height), _strided(width)
-        self.conv = nn.Sequential(*layers)
+        self.conv, conv_size = conv_stack(image_shape)
         self.state_size = state_size
         sizes = list(hidden_size_list)
         self.output_size = sizes[-1]
-        self.init = nn.Linear(channels * height * width + state_size, sizes[0])
+        self.init = nn.Linear(conv_size + state_size, sizes[0])
         main: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             main += [nn.Linear(a, b), nn.ReLU()]

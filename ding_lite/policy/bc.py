@@ -19,6 +19,7 @@ from torch import nn
 
 from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.errors import ConfigError
+from ding_lite.model.pixels import conv_stack
 from ding_lite.policy.base import Policy, clip_gradients, register_policy
 from ding_lite.policy.optim import Adam
 
@@ -49,16 +50,30 @@ def offline_policy_config(policy_type: str, **learn: Any) -> dict[str, Any]:
 
 
 class BCModel(nn.Module):
-    """obs (B, obs_dim) in env units -> action (B, action_dim) in env units, or logits (B, n) when discrete."""
+    """obs (B, obs_dim) in env units, and with ``image_shape`` a (B, C, H, W) frame in [0, 1], -> action
+    (B, action_dim) in env units, or logits (B, n) when discrete. Frames pass through ``conv`` (the
+    convolutions of ``ding_lite.model.pixels.ConvEncoder``) and are flattened before the state features."""
 
     obs_mean: torch.Tensor
     obs_std: torch.Tensor
     action_mean: torch.Tensor
     action_std: torch.Tensor
 
-    def __init__(self, obs_dim: int, action_dim: int, hidden_size_list: Sequence[int], discrete: bool) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        hidden_size_list: Sequence[int],
+        discrete: bool,
+        image_shape: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
-        sizes = [obs_dim, *hidden_size_list]
+        image_size = 0
+        self.conv: nn.Module | None = None
+        if image_shape:
+            self.conv, image_size = conv_stack(image_shape)
+            self.register_buffer("image_shape", torch.tensor([int(n) for n in image_shape]))  # read back by eval
+        sizes = [image_size + obs_dim, *hidden_size_list]
         layers: list[nn.Module] = []
         for size_in, size_out in zip(sizes, sizes[1:]):
             layers += [nn.Linear(size_in, size_out), nn.ReLU()]
@@ -70,12 +85,17 @@ class BCModel(nn.Module):
         self.register_buffer("action_mean", torch.zeros(1 if discrete else action_dim))
         self.register_buffer("action_std", torch.ones(1 if discrete else action_dim))
 
-    def normalised(self, obs: torch.Tensor) -> torch.Tensor:
+    def normalised(self, obs: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
         """Actions in normalised units (or logits) for observations in env units."""
-        return self.head(self.body((obs - self.obs_mean) / self.obs_std))
+        x = (obs - self.obs_mean) / self.obs_std
+        if self.conv is not None:
+            if image is None:
+                raise ValueError("this BC model observes a camera frame; pass the image")
+            x = torch.cat([self.conv(image).flatten(1), x], dim=1)
+        return self.head(self.body(x))
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        out = self.normalised(obs)
+    def forward(self, obs: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.normalised(obs, image)
         return out if self.discrete else out * self.action_std + self.action_mean
 
 
@@ -96,7 +116,9 @@ class BCPolicy(Policy):
         return dict(
             obs_features=["observation.state"],  # dataset features concatenated into the input
             action_feature="action",
-            obs_shape=None,  # filled in from the dataset
+            obs_shape=None,  # size of the non-image features together; filled in from the dataset
+            image_feature=None,  # the one camera feature among obs_features, if any; from the dataset
+            image_shape=None,  # its [C, H, W]; from the dataset
             action_shape=None,  # action dim (continuous) or number of actions (discrete); from the dataset
             discrete=None,  # from the action feature's dtype when None
             hidden_size_list=[256, 256],
@@ -108,8 +130,10 @@ class BCPolicy(Policy):
         if "obs_mean" not in weights or "head.weight" not in weights:
             raise ConfigError("these weights are not a BC model's: they lack obs_mean and head.weight")
         outputs, action_stats = int(weights["head.weight"].shape[0]), int(weights["action_mean"].numel())
+        image = weights.get("image_shape")
         return {"obs_shape": int(weights["obs_mean"].numel()), "action_shape": outputs,
-                "discrete": outputs != action_stats}  # fmt: skip
+                "discrete": outputs != action_stats,
+                "image_shape": None if image is None else image.tolist()}  # fmt: skip
 
     def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:
         if model_cfg["obs_shape"] is None or model_cfg["action_shape"] is None:
@@ -121,6 +145,7 @@ class BCPolicy(Policy):
             int(model_cfg["action_shape"]),
             [int(h) for h in model_cfg["hidden_size_list"]],
             bool(model_cfg["discrete"]),
+            model_cfg.get("image_shape"),
         )
 
     @property
@@ -131,8 +156,8 @@ class BCPolicy(Policy):
     def set_normalisation(self, stats: Mapping[str, Mapping[str, Any]]) -> None:
         """Input and action statistics from a dataset's ``stats.json`` content."""
         model_cfg = self._cfg["model"]
-        means, stds = [], []
-        for name in model_cfg["obs_features"]:
+        means, stds = [np.zeros(0, np.float32)], [np.ones(0, np.float32)]
+        for name in self.state_features():
             mean, std = _mean_std(stats, name)
             means.append(mean)
             stds.append(std)
@@ -161,13 +186,25 @@ class BCPolicy(Policy):
         """Features read as time windows (none: one frame per sample)."""
         return {}
 
-    def inputs(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        names = self._cfg["model"]["obs_features"]
-        return torch.cat([batch[name].reshape(len(batch[name]), -1).float() for name in names], dim=1)
+    def image_feature(self) -> str | None:
+        """The obs feature that is a camera frame, else None."""
+        name = self._cfg["model"].get("image_feature")
+        return None if name is None else str(name)
+
+    def state_features(self) -> list[str]:
+        return [n for n in self._cfg["model"]["obs_features"] if n != self.image_feature()]
+
+    def inputs(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(state features concatenated (B, obs_shape), the frame (B, C, H, W) in [0, 1] or None)."""
+        image_name = self.image_feature()
+        first = next(iter(batch.values()))
+        parts = [batch[name].reshape(len(batch[name]), -1).float() for name in self.state_features()]
+        state = torch.cat(parts, dim=1) if parts else torch.zeros(len(first), 0)
+        return state, None if image_name is None else batch[image_name].float()
 
     def loss(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         model = self.bc_model
-        out = model.normalised(self.inputs(batch))
+        out = model.normalised(*self.inputs(batch))
         action = batch[str(self._cfg["model"]["action_feature"])]
         if model.discrete:
             return nn.functional.cross_entropy(out, action.reshape(-1).long())
@@ -194,9 +231,19 @@ class BCPolicy(Policy):
         return float(self.loss(batch))
 
     @torch.no_grad()
-    def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
+    def _forward_eval(self, obs: Any) -> np.ndarray:
+        """Actions for env observations: a state array, or with an image model the env's uint8 frames
+        (``obs_type='pixels'``) or ``{'image', 'state'}`` (``'pixels_state'``)."""
         self._model.eval()
-        out = self._model(torch.as_tensor(obs, dtype=torch.float32).reshape(len(obs), -1))
+        image = None
+        if self.bc_model.conv is not None:
+            frames = obs["image"] if isinstance(obs, Mapping) else obs
+            image = torch.as_tensor(np.asarray(frames), dtype=torch.float32) / 255.0  # the dataset's [0, 1] scale
+            state = obs["state"] if isinstance(obs, Mapping) else np.zeros((len(frames), 0), np.float32)
+        else:
+            state = obs["state"] if isinstance(obs, Mapping) else obs
+        state_tensor = torch.as_tensor(np.asarray(state), dtype=torch.float32)
+        out = self._model(state_tensor.reshape(len(state_tensor), -1), image)
         return out.argmax(dim=1).numpy() if self.bc_model.discrete else out.numpy()
 
     def _state_dict_learn(self) -> dict[str, Any]:
