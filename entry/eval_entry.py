@@ -55,7 +55,7 @@ def eval_pipeline(
         policy.reset_eval()
     env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
     episodes = int(n_episode or cfg.env.n_evaluator_episode)
-    returns = run_episodes(env, policy.eval_mode.forward, episodes, seed)
+    returns = run_episodes(env, policy.eval_mode.forward, episodes, seed, getattr(policy, "reset_eval", None))
     env.close()
     result = {
         "episode_return_mean": sum(returns) / len(returns),

@@ -114,3 +114,61 @@ def test_select_action_takes_single_unbatched_observations(monkeypatch: pytest.M
     policy, _ = stub_policy(monkeypatch, chunk_size=5, n_action_steps=5, coeff=None)
     action = policy.select_action({"observation.state": [0.0, 0.0, 0.0], "observation.environment_state": np.zeros(2)})
     assert action.shape == (1, 2) and action.dtype == torch.float32
+
+
+# -- one queue / ensemble per env: envs whose episodes begin at different steps ---------------------------------
+def test_per_env_queues_in_step_match_lerobots_single_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ding_lite.act.per_env import PerEnvActions
+
+    single, _ = stub_policy(monkeypatch, chunk_size=5, n_action_steps=3, coeff=None)
+    per_env_policy, calls = stub_policy(monkeypatch, chunk_size=5, n_action_steps=3, coeff=None)
+    per_env = PerEnvActions(per_env_policy, n_envs=2)
+    for _ in range(7):
+        torch.testing.assert_close(per_env.act(OBS), single.select_action(OBS), rtol=0, atol=0)
+    assert calls == [0, 1, 2]  # steps 0, 3 and 6: one model call per n_action_steps, as LeRobot
+
+
+def test_a_restarted_env_takes_a_new_chunk_while_the_other_keeps_its_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ding_lite.act.per_env import PerEnvActions
+
+    policy, calls = stub_policy(monkeypatch, chunk_size=5, n_action_steps=3, coeff=None)
+    per_env = PerEnvActions(policy, n_envs=2)
+    rows = [per_env.act(OBS)[:, 0].tolist()]  # call 0: row 0 takes 0, row 1 takes 100
+    per_env.restart([1])  # env 1 began a new episode
+    rows.append(per_env.act(OBS)[:, 0].tolist())  # call 1 for row 1 (110); row 0 continues call 0's queue (1)
+    rows.append(per_env.act(OBS)[:, 0].tolist())  # row 0: 2; row 1: 111
+    rows.append(per_env.act(OBS)[:, 0].tolist())  # row 0 empty -> call 2 (20); row 1: 112
+    rows.append(per_env.act(OBS)[:, 0].tolist())  # row 0: 21; row 1 empty -> refilled from call 3 (130)
+    assert rows == [[0, 100], [1, 110], [2, 111], [20, 112], [21, 130]]
+    assert calls == [0, 1, 2, 3]
+
+
+def test_a_restarted_env_forgets_its_ensemble(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ding_lite.act.per_env import PerEnvActions
+
+    policy, _ = stub_policy(monkeypatch, chunk_size=3, n_action_steps=1, coeff=0.0)  # equal weights
+    per_env = PerEnvActions(policy, n_envs=2)
+    per_env.act(OBS)  # call 0
+    per_env.restart([0])
+    action = per_env.act(OBS)[:, 0].tolist()  # call 1: row 0 = call 1's step 0 alone (10)
+    assert action == [10.0, (101 + 110) / 2]  # row 1 averages call 0's step 1 and call 1's step 0
+
+
+def test_run_episodes_reports_the_envs_that_began_new_episodes() -> None:
+    from ding_lite.envs.manager import make_env_manager
+    from ding_lite.worker.evaluator import run_episodes
+
+    manager = make_env_manager({"type": "cartpole"}, {}, 3)
+    began: list[list[int]] = []
+    seen_done: list[list[int]] = []
+    original_step = manager.step
+
+    def step(actions: np.ndarray) -> object:
+        result = original_step(actions)
+        seen_done.append([int(i) for i in np.flatnonzero(result.done)])
+        return result
+
+    manager.step = step  # type: ignore[method-assign]
+    rng = np.random.default_rng(0)
+    run_episodes(manager, lambda obs: rng.integers(0, 2, len(obs)), 6, seed=0, episodes_began=began.append)
+    assert began == [done for done in seen_done if done] and len(began) >= 2  # cartpole episodes end apart

@@ -10,7 +10,7 @@ zero-latent prediction in eval mode (deterministic). Exports are LeRobot ``pretr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from torch import nn
 
 from ding_lite.act.config import ACTConfig, Feature
 from ding_lite.act.normalize import EPS, Normalizer, stats_from_json
+from ding_lite.act.per_env import PerEnvActions
 from ding_lite.act.policy import ACTPolicy
 from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.config.validate import OpenSection
@@ -121,6 +122,9 @@ class ACTTrainingPolicy(Policy):
     def dataset_windows(self) -> dict[str, range]:
         return {str(self._cfg["model"]["action_feature"]): range(int(self._cfg["model"]["chunk_size"]))}
 
+    def _init_eval(self) -> None:
+        self._per_env: PerEnvActions | None = None
+
     def _init_learn(self) -> None:
         learn = self._cfg["learn"]
         self._optimizer = FlatAdamW(  # torch.optim.AdamW's update and state layout, on one buffer per group
@@ -179,20 +183,26 @@ class ACTTrainingPolicy(Policy):
                              f"{list(own[name].shape)} here")  # fmt: skip
         return lines
 
-    def reset_eval(self) -> None:
-        """Forget queued actions: every env starts a new episode (the evaluator's envs start together)."""
-        self.act.reset()
+    def reset_eval(self, rows: Sequence[int] | None = None) -> None:
+        """Forget queued actions: of every env (``rows`` None, before a round of episodes), or of the envs in
+        ``rows``, whose episodes just began (the evaluator's envs reset one by one)."""
+        if rows is None or self._per_env is None:
+            self._per_env = None  # rebuilt for the batch size at the next call
+        else:
+            self._per_env.restart(rows)
 
     @torch.no_grad()
     def _forward_eval(self, obs: np.ndarray) -> np.ndarray:
         """Actions for a batch of env observations, each feature sliced from them as ``env_observation`` says;
-        one chunk per ``n_action_steps`` calls (or temporal ensembling), in the env's own units."""
+        per env, one chunk per ``n_action_steps`` calls (or temporal ensembling), in the env's own units."""
         slices = self._cfg["model"].get("env_observation") or {}
         batch = {}
         for name in self.act.config.input_features:
             start, stop = slices.get(name, (0, obs.shape[1]))
             batch[name] = torch.as_tensor(obs[:, int(start) : int(stop)], dtype=torch.float32)
-        return self.act.select_action(batch).numpy()
+        if self._per_env is None or self._per_env.n_envs != len(obs):
+            self._per_env = PerEnvActions(self.act, len(obs))
+        return self._per_env.act(batch).numpy()
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """``<directory>/pretrained_model/`` in LeRobot's layout (config.json, model.safetensors, processors)."""

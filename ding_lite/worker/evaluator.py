@@ -31,17 +31,26 @@ def evaluator_default_config() -> dict[str, Any]:
 
 
 def run_episodes(
-    env: VectorEnvManager, act: Callable[[np.ndarray], np.ndarray], n_episode: int, seed: int
+    env: VectorEnvManager,
+    act: Callable[[np.ndarray], np.ndarray],
+    n_episode: int,
+    seed: int,
+    episodes_began: Callable[[list[int]], Any] | None = None,
 ) -> list[float]:
-    """Returns of the first ``n_episode`` episodes finished with actions from ``act``."""
+    """Returns of the first ``n_episode`` episodes finished with actions from ``act``. ``episodes_began``
+    hears the indices of the envs that were reset into a new episode after each step (a policy with
+    per-episode memory, such as ACT's action queue, forgets theirs)."""
     env.seed(seed)
     obs = env.reset()
     returns: list[float] = []
     while len(returns) < n_episode:
         step = env.step(act(obs))
-        for index in np.flatnonzero(step.done):
+        done = np.flatnonzero(step.done)
+        for index in done:
             if len(returns) < n_episode:
                 returns.append(float(step.episode_return[index]))
+        if episodes_began is not None and len(done):
+            episodes_began([int(i) for i in done])
         obs = step.obs
     return returns
 
@@ -88,7 +97,8 @@ class InteractionEvaluator:
 
     def eval(self, train_iter: int, env_step: int) -> tuple[bool, float]:
         """Run the episodes, log them, save ``ckpt_best`` on a new best; returns (stop, mean return)."""
-        returns = np.asarray(run_episodes(self.env, self.policy.eval_mode.forward, self.n_episode, self.seed))
+        began = getattr(self.policy, "reset_eval", None)
+        returns = np.asarray(run_episodes(self.env, self.policy.eval_mode.forward, self.n_episode, self.seed, began))
         mean = float(returns.mean())
         self.last_eval_iter = train_iter
         self.last_value = mean
