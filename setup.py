@@ -32,8 +32,17 @@ setup(
         "pillow>=10",  # PNG image features
     ],
     extras_require={
-        "dev": ["pytest>=7", "ruff>=0.5", "mypy>=1.8", "tensorboard>=2.14", "av>=12", "gymnasium[mujoco]>=0.29"],
+        "dev": [
+            "pytest>=7",
+            "ruff>=0.5",
+            "mypy>=1.8",
+            "tensorboard>=2.14",
+            "av>=12",
+            "gymnasium[mujoco]>=0.29",
+            "matplotlib>=3.7",
+        ],
         "video": ["av>=12"],  # reading mp4 video features of LeRobot datasets
+        "plot": ["matplotlib>=3.7"],  # ding plot
         "mujoco": ["gymnasium[mujoco]>=0.29"],  # Gymnasium's MuJoCo envs (Reacher-v5)
     },
     entry_points={

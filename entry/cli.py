@@ -8,6 +8,7 @@
     ding export CKPT --out DIR [-c CFG.py]
     ding record -c CFG.py --load-path CKPT --episodes N --out DIR [--task T] [--noise S] [--resume]
     ding dataset info|verify DIR
+    ding plot RUN [RUN ...] [--tag TAG] [--x env_step|train_iter] [--out PNG] [--title T] [--target V]
 
 With several seeds each runs in turn; an experiment name containing ``seed<k>`` gets the run's seed
 substituted (``cartpole_dqn_seed0`` -> ``cartpole_dqn_seed1``), any other gets ``_seed<k>`` appended.
@@ -144,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run_sub = dataset_cli.run_record if argv[0] == "record" else dataset_cli.run_dataset
         return _guarded(lambda: run_sub(argv[1:]))
+    if argv[:1] == ["plot"]:
+        from ding_lite.entry import plot_cli
+
+        return _guarded(lambda: plot_cli.run(argv[1:]))
     args = build_parser().parse_args(argv)
     if args.quiet:
         logging.getLogger().setLevel(logging.WARNING)
