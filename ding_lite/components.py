@@ -8,10 +8,12 @@ from typing import Any
 
 from ding_lite.config.validate import OpenSection
 from ding_lite.data import BUFFER_REGISTRY
+from ding_lite.data.offline import offline_dataset_default_config
 from ding_lite.envs import ENV_MANAGER_REGISTRY, ENV_REGISTRY
 from ding_lite.learner.base_learner import learner_default_config
 from ding_lite.learner.hooks import HOOK_REGISTRY
 from ding_lite.policy import POLICY_REGISTRY
+from ding_lite.reward.wrapper import reward_classifier_defaults
 from ding_lite.worker.collector import collector_default_config
 from ding_lite.worker.evaluator import evaluator_default_config
 
@@ -36,6 +38,7 @@ def env_common_defaults() -> dict[str, Any]:
         obs_type="state",  # 'state' | 'pixels' (uint8 (3, S, S) frames) | 'pixels_state' (dict of both)
         image_size=64,  # S: side of the square frames of the pixel obs types
         replay_path=None,  # accepted for DI-engine configs (video replays are not recorded)
+        reward_classifier=reward_classifier_defaults(),  # a trained success classifier as the reward
         cfg_type=None,
     )
 
@@ -69,6 +72,8 @@ def default_tree(types: Mapping[str, str]) -> dict[str, Any]:
         grow=False,  # a tensor grown in some dims (7-D -> 8-D action) keeps the old values in its leading slice
     )
     policy["freeze"] = []  # module-name prefixes whose parameters are not trained
+    if not policy_cls.on_policy and not getattr(policy_cls, "needs_dataset", False):  # RL from a replay buffer
+        policy["offline_dataset"] = offline_dataset_default_config()  # demonstrations mixed into every batch
     tree = {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}
     if getattr(policy_cls, "needs_dataset", False):  # trained offline (ding -m bc): a dataset section
         tree["dataset"] = dict(

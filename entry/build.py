@@ -16,6 +16,8 @@ import torch
 from ding_lite.config import compile_config, read_config
 from ding_lite.config.compile import prepare_exp_dir, save_config_files
 from ding_lite.data import BUFFER_REGISTRY, NStepTransitions, ReplayBuffer
+from ding_lite.data.mixing import BufferLogHook, MixedReplay, OfflineBuffer
+from ding_lite.data.offline import load_offline_transitions
 from ding_lite.entry import training_state
 from ding_lite.entry.checks import check_config, check_env_fits
 from ding_lite.envs import VectorEnvManager, make_env_manager
@@ -23,6 +25,7 @@ from ding_lite.errors import TrainingInterrupted
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY, Policy
 from ding_lite.policy.weights import load_pretrained, pretrained_spec
+from ding_lite.priors.bc_pretrain import start_policy_from_bc
 from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import seed_everything
 from ding_lite.utils.signals import StopRequest
@@ -60,6 +63,7 @@ class Experiment:
     progress: Progress
     buffer: ReplayBuffer | None = None
     nstep: NStepTransitions | None = None
+    replay: MixedReplay | None = None  # online + offline buffers, when policy.offline_dataset is set
     # where the loop is between two steps: {'updates_left': int} off-policy, {'cycle': TrainCycle} on-policy
     loop: dict[str, Any] = field(default_factory=dict)
     stop_request: StopRequest = field(default_factory=StopRequest)
@@ -74,6 +78,13 @@ class Experiment:
         self.learner.call_hook("before_run")
         training_state.restore(self)
         save_config_files(self.cfg, self.exp_dir)  # after a resume was accepted: a refused one changes nothing
+
+    def sample(self, batch_size: int) -> dict[str, Any]:
+        """A train batch from the replay buffer, or mixed with the offline buffer (:mod:`ding_lite.data.mixing`)."""
+        if self.replay is not None:
+            return self.replay.sample(batch_size)
+        assert self.buffer is not None
+        return self.buffer.sample(batch_size)
 
     def update_progress(self) -> None:
         self.progress.update(
@@ -210,6 +221,8 @@ def _build(
     spec = pretrained_spec(policy_cfg)
     if spec is not None:
         load_pretrained(policy, spec, Path(cfg.exp_name))
+    if policy_cfg.get("bc_pretrain") and not resume:  # a resumed run takes its encoder from the checkpoint
+        start_policy_from_bc(policy, policy_cfg.bc_pretrain, Path(cfg.exp_name))
     logger = ExperimentLogger(cfg.exp_name)
     learner = BaseLearner(
         policy_cfg.learn.learner,
@@ -230,16 +243,32 @@ def _build(
         seed=seed,
         save_best=lambda: save_best(learner, policy, bool(policy_cfg.learn.learner.export_best)),
     )
-    buffer, nstep = None, None
+    buffer, nstep, replay = None, None, None
     if not policy.on_policy:
         buffer_cls = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))
         buffer = buffer_cls(policy_cfg.other.replay_buffer, seed=seed)
         nstep = NStepTransitions(collector_env.env_num, *policy.nstep_and_gamma())
+        replay = _offline_replay(policy_cfg, collector_env, policy, buffer, seed)
+        if replay is not None:
+            learner.register_hook(BufferLogHook(replay, int(policy_cfg.learn.learner.hook.log_show_after_iter)))
     progress = Progress(str(cfg.exp_name), quiet=quiet)
     log.info("experiment directory: %s", cfg.exp_name)
     exp = Experiment(
         cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer, nstep
     )
+    exp.replay = replay
     learner.extra_state = lambda: training_state.capture(exp)
     learner.before_load = lambda state, path: training_state.guard(exp, state, path)
     return exp
+
+
+def _offline_replay(
+    policy_cfg: Any, env: VectorEnvManager, policy: Policy, online: ReplayBuffer, seed: int
+) -> MixedReplay | None:
+    """The demonstrations of ``policy.offline_dataset`` in an offline buffer mixed with ``online``."""
+    transitions = load_offline_transitions(policy_cfg, env.envs[0], policy.nstep_and_gamma()[1])
+    if transitions is None:
+        return None
+    offline = OfflineBuffer(seed)
+    offline.add(transitions)
+    return MixedReplay(online, offline, float(policy_cfg.offline_dataset.ratio))

@@ -2,26 +2,50 @@
 
 The checkpoint is ``load_path`` if given, else the config's ``policy.load_path``. Only the model's weights
 are read: a ding_lite or DI-engine ``.pth.tar``, or a ``pretrained_model/`` folder. Writes
-``<exp>/eval_result.json``.
+``<exp>/eval_result.json``. Envs that report more about each episode (``last_episode_extras``: under
+``env.reward_classifier`` the env's own return ``env_reward`` beside the classifier's) add ``episode_extras``
+and ``<name>_mean`` to it, taken from the same episodes as the returns.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ding_lite.checkpoint.partial import partial_load
 from ding_lite.checkpoint.pretrained import pretrained_folder, read_weights
 from ding_lite.config import compile_config
 from ding_lite.entry.build import ConfigInput, load_input_config
-from ding_lite.envs import make_env_manager
+from ding_lite.envs import BaseEnv, VecStep, VectorEnvManager, make_env_manager
 from ding_lite.errors import ConfigError
 from ding_lite.policy import POLICY_REGISTRY
 from ding_lite.utils.rng import seed_everything
 from ding_lite.utils.threads import single_thread_compute
 from ding_lite.worker.evaluator import run_episodes
+
+log = logging.getLogger("ding_lite")
+
+
+class ExtrasRecordingManager(VectorEnvManager):
+    """A manager that also keeps the ``last_episode_extras`` of every episode that ends, in the order
+    :func:`run_episodes` takes episodes (as they end, ties by env index)."""
+
+    def __init__(self, envs: Sequence[BaseEnv], cfg: Mapping[str, Any] | None = None) -> None:
+        super().__init__(envs, cfg)
+        self.finished: list[dict[str, float]] = []
+
+    def step(self, actions: Any) -> VecStep:
+        step = super().step(actions)
+        for index in np.flatnonzero(step.done):
+            extras = getattr(self.envs[index], "last_episode_extras", None)
+            if extras is not None:
+                self.finished.append(dict(extras))
+        return step
 
 
 def eval_pipeline(
@@ -53,16 +77,25 @@ def eval_pipeline(
         partial_load(policy.model, weights, source=path, strict=True, hint="")
     if hasattr(policy, "reset_eval"):
         policy.reset_eval()
-    env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
+    built = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
+    env = ExtrasRecordingManager(built.envs, built.cfg)
     episodes = int(n_episode or cfg.env.n_evaluator_episode)
     returns = run_episodes(env, policy.eval_mode.forward, episodes, seed, getattr(policy, "reset_eval", None))
     env.close()
-    result = {
+    result: dict[str, Any] = {
         "episode_return_mean": sum(returns) / len(returns),
         "episode_returns": returns,
         "ckpt": str(path),
         "seed": seed,
     }
+    if len(env.finished) >= episodes:  # every env reports extras
+        extras = env.finished[:episodes]
+        result["episode_extras"] = extras
+        result.update({f"{key}_mean": float(np.mean([e[key] for e in extras])) for key in extras[0]})
+        if "env_reward_mean" in result:
+            log.info("the env's own return: mean %.2f (the reward classifier's: %.2f; a success in %.0f%% of the "
+                     "episodes)", result["env_reward_mean"], result["episode_return_mean"],
+                     100 * result.get("classifier_success_mean", 0.0))  # fmt: skip
     exp_dir = Path(cfg.exp_name)
     exp_dir.mkdir(parents=True, exist_ok=True)
     (exp_dir / "eval_result.json").write_text(json.dumps(result, indent=2) + "\n")

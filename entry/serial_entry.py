@@ -2,6 +2,9 @@
 
 Each loop: evaluate when due (stop at the stop value), collect ``n_sample`` env steps into the replay
 buffer, train ``update_per_collect`` times on fresh batches, stop at ``max_env_step``/``max_train_iter``.
+Updates start once the replay buffer holds ``batch_size`` transitions (after the random warm-up of
+``random_collect_size``), with or without ``policy.offline_dataset``; with it, every batch also draws
+from the demonstrations (:mod:`ding_lite.data.mixing`).
 ``exp.loop['updates_left']`` is the only state between these steps, so a checkpoint written after any
 train iteration resumes the loop exactly where it was.
 """
@@ -51,7 +54,7 @@ def serial_pipeline(
             exp.loop["updates_left"] = int(cfg.learn.update_per_collect) if len(buffer) >= batch_size else 0
         while exp.loop["updates_left"] > 0 and learner.train_iter < max_train_iter:
             exp.loop["updates_left"] -= 1
-            learner.train(buffer.sample(batch_size), collector.env_step)
+            learner.train(exp.sample(batch_size), collector.env_step)
             exp.check_stop_request()
         exp.update_progress()
     exp.finish(stop)

@@ -31,6 +31,7 @@ from ding_lite.config import compile_config
 from ding_lite.config.compile import prepare_exp_dir, save_config_files
 from ding_lite.config.loader import to_plain
 from ding_lite.datasets import LeRobotDataset
+from ding_lite.datasets.balanced import BalancedBatchSampler
 from ding_lite.datasets.sampler import BatchSampler
 from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.envs import make_env_manager
@@ -50,13 +51,13 @@ log = logging.getLogger("ding_lite")
 @dataclass
 class BCRun:
     cfg: Any
-    policy: Any  # a policy trained offline: BCPolicy or ACTTrainingPolicy
+    policy: Any  # a policy trained offline: BCPolicy, ACTTrainingPolicy or RewardClassifierPolicy
     learner: BaseLearner
     logger: ExperimentLogger
     progress: Progress
     train_set: LeRobotDataset
     val_set: LeRobotDataset | None
-    sampler: BatchSampler
+    sampler: BatchSampler | BalancedBatchSampler
     stop_request: StopRequest
     evaluator: InteractionEvaluator | None = None  # with policy.learn.best_by='eval_return'
     validation: dict[str, Any] = field(default_factory=lambda: {"last_iter": None, "last": None, "best": None})
@@ -75,16 +76,24 @@ class BCRun:
         iteration = self.learner.train_iter
         if self.val_set is None or freq <= 0 or iteration % freq != 0 or done == iteration:
             return
-        loss = validation_loss(self.policy, self.val_set, self.cfg)
+        metrics = validation_metrics(self.policy, self.val_set, self.cfg)
+        loss, others = metrics.pop("loss"), metrics
         best = self.validation["best"]
         self.validation.update(last_iter=iteration, last=loss)
         self.logger.scalar("validation/loss", loss, iteration)
-        self.logger.text("evaluator", f"train_iter {iteration} validation_loss {loss:.6g}")
+        for name, value in others.items():
+            self.logger.scalar(f"validation/{name}", value, iteration)
+        if others:
+            self.validation["last_metrics"] = others
+        shown = "".join(f" {name} {value:.4g}" for name, value in others.items())
+        self.logger.text("evaluator", f"train_iter {iteration}{shown} validation_loss {loss:.6g}")
         self.progress.event(
-            f"[validation] train_iter {iteration}: loss {loss:.5g} (best {min(loss, best or loss):.5g})"
+            f"[validation] train_iter {iteration}: loss {loss:.5g} (best {min(loss, best or loss):.5g}){shown}"
         )
         if best is None or loss < best:
             self.validation["best"] = loss
+            if others:
+                self.validation["best_metrics"] = others
             if self.evaluator is None:
                 self.save_best()
 
@@ -127,6 +136,9 @@ class BCRun:
             "exp_dir": str(self.exp_dir),
             "interrupted": interrupted,
         }
+        for key, name in (("validation_metrics", "last_metrics"), ("best_validation_metrics", "best_metrics")):
+            if name in self.validation:  # the policy's own validation_metrics (the reward classifier's)
+                result[key] = self.validation[name]
         (self.exp_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
         return result
 
@@ -168,6 +180,15 @@ class BCRun:
         log.info("resumed exactly from %s at train_iter %d", self.learner.loaded_path, self.learner.train_iter)
 
 
+def validation_metrics(policy: Any, dataset: LeRobotDataset, cfg: Any) -> dict[str, float]:
+    """``{"loss": ...}``, plus whatever else the policy's own ``validation_metrics`` measures (the reward
+    classifier's accuracies)."""
+    own = getattr(policy, "validation_metrics", None)
+    if own is not None:
+        return dict(own(dataset, int(cfg.policy.learn.batch_size)))
+    return {"loss": validation_loss(policy, dataset, cfg)}
+
+
 def validation_loss(policy: Any, dataset: LeRobotDataset, cfg: Any) -> float:
     """Mean loss over every frame of ``dataset``, in order, in batches of the training batch size."""
     keys, windows = policy.dataset_keys(), policy.dataset_windows()
@@ -198,7 +219,7 @@ def fill_model_config(cfg: Any, dataset: LeRobotDataset, source: str) -> None:
     """``policy.model``'s dataset-dependent keys from the dataset's features (the policy's own
     ``configure_from_dataset``, else BC's obs_shape, action_shape and discrete)."""
     model = cfg.policy.model
-    for name in [*model.obs_features, model.action_feature]:
+    for name in [*model.obs_features, *([model.action_feature] if "action_feature" in model else [])]:
         if name not in dataset.features:
             raise ConfigError(
                 f"policy.model names feature '{name}' in {source}, which the dataset '{dataset.root}' does not have "
@@ -254,7 +275,9 @@ def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None)
                           resume_training=resume)  # fmt: skip
     train_set = LeRobotDataset(cfg.dataset.root, episodes=train_episodes)
     val_set = LeRobotDataset(cfg.dataset.root, episodes=val_episodes) if val_episodes else None
-    sampler = train_set.sampler(int(cfg.policy.learn.batch_size), seed=seed)
+    batch_size = int(cfg.policy.learn.batch_size)
+    make_sampler = getattr(policy, "dataset_sampler", None)  # the reward classifier's balanced batches
+    sampler = make_sampler(train_set, batch_size, seed) if make_sampler else train_set.sampler(batch_size, seed=seed)
     stop_request = StopRequest()
     run = BCRun(cfg, policy, learner, logger, Progress(str(cfg.exp_name), quiet=quiet), train_set, val_set, sampler,
                 stop_request)  # fmt: skip

@@ -8,6 +8,7 @@ Saved under the checkpoint's ``ding_lite`` key, beside DI-engine's keys::
     collector   env_step, episode totals, logging window, every env mid-episode
     evaluator   last evaluation iteration and value, best value
     buffer      the replay buffer with its sampler (off-policy);  nstep: transitions not yet complete
+    offline_buffer  the offline buffer's contents and sampler (only with policy.offline_dataset)
     loop        where the loop is: updates left in this collect (off-policy) or the train cycle (on-policy)
     logs        how many TensorBoard scalars and text-log bytes belong to this moment
 """
@@ -31,7 +32,7 @@ log = logging.getLogger("ding_lite")
 
 def capture(exp: Experiment) -> dict[str, Any]:
     cycle = exp.loop.get("cycle")
-    return {
+    state = {
         "config": to_plain(exp.cfg),
         "rng": capture_global_rng(),
         "policy_rng": generator_state(exp.policy.rng),
@@ -43,6 +44,9 @@ def capture(exp: Experiment) -> dict[str, Any]:
         "loop": {"updates_left": int(exp.loop.get("updates_left", 0)), "cycle": cycle.state_dict() if cycle else None},
         "logs": exp.logger.state_dict(),
     }
+    if exp.replay is not None:
+        state["offline_buffer"] = exp.replay.offline.state_dict()
+    return state
 
 
 def guard(exp: Experiment, state: dict[str, Any], path: Path) -> None:
@@ -73,6 +77,8 @@ def restore(exp: Experiment) -> None:
     exp.evaluator.load_state_dict(extras["evaluator"])
     if exp.buffer is not None and extras["buffer"] is not None:
         exp.buffer.load_state_dict(extras["buffer"])
+    if exp.replay is not None and extras.get("offline_buffer") is not None:  # the guard ensured it is there
+        exp.replay.offline.load_state_dict(extras["offline_buffer"])
     if exp.nstep is not None and extras["nstep"] is not None:
         exp.nstep.load_state_dict(extras["nstep"])
     loop = extras["loop"]

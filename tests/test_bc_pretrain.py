@@ -3,7 +3,9 @@ LeRobot folder and a ding_lite one) or a BC model, the normalisation carried ove
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -151,3 +153,51 @@ def test_the_actor_loss_leaves_the_shared_encoder_and_the_critic_loss_trains_it(
     assert all(p.grad is not None for p in model.actor_head.parameters())
     sum(q.sum() for q in model.compute_critic(obs, action)).backward()
     assert all(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in model.encoder.parameters())
+
+
+# -- through the serial pipeline: Reacher SAC started from LeRobot's fixture ACT --------------------------------
+def reacher_sac_run(tmp_path: Path, name: str, freeze: list[str]) -> dict[str, Any]:
+    """12 iterations of Reacher SAC with the ACT's projections in its encoder; the final checkpoint."""
+    from ding_lite.entry import serial_pipeline
+
+    config = tmp_path / f"{name}.py"
+    config.write_text(
+        f"main_config = dict(exp_name={name!r}, env=dict(env_id='Reacher-v5', collector_env_num=2,\n"
+        "    evaluator_env_num=1, n_evaluator_episode=1, stop_value=0),\n"
+        "  policy=dict(random_collect_size=64, freeze=" + repr(freeze) + ",\n"
+        f"    bc_pretrain=dict(pretrained_path={str(FIXTURE_ACT)!r}, policy_type='act'),\n"
+        "    model=dict(obs_shape=10, action_shape=2, actor_head_hidden_size=32, critic_head_hidden_size=32,\n"
+        f"      obs_encoder=dict(features={REACHER_FEATURES!r}, latent_dim=64)),\n"
+        "    learn=dict(batch_size=32, update_per_collect=2), collect=dict(n_sample=4),\n"
+        "    eval=dict(evaluator=dict(eval_freq=1000))))\n"
+        "create_config = dict(env=dict(type='gymnasium'), policy=dict(type='sac'))\n"
+    )
+    serial_pipeline(str(config), 0, max_train_iter=12, quiet=True)
+    return torch.load(tmp_path / name / "ckpt" / "iteration_12.pth.tar", weights_only=True)
+
+
+ACT_KEYS = {"encoder.state_encoder.0.weight": "model.encoder_robot_state_input_proj.weight",
+            "encoder.env_encoder.0.weight": "model.encoder_env_state_input_proj.weight"}  # fmt: skip
+
+
+def test_a_frozen_bc_encoder_is_bit_identical_after_sac_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    final = reacher_sac_run(tmp_path, "frozen", ["encoder"])
+    act = load_file(FIXTURE_ACT / "model.safetensors")
+    for mine, theirs in ACT_KEYS.items():
+        assert torch.equal(final["model"][mine], act[theirs])
+        assert torch.equal(final["target_model"][mine], act[theirs])  # the target's copy too
+    report = json.loads((tmp_path / "frozen" / "bc_pretrain_report.json").read_text())
+    assert len(report["loaded"]) == 8 and not report["mismatched"]
+
+
+def test_an_unfrozen_bc_encoder_is_trained_by_the_critic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    final = reacher_sac_run(tmp_path, "trained", [])
+    act = load_file(FIXTURE_ACT / "model.safetensors")
+    for mine, theirs in ACT_KEYS.items():
+        assert not torch.equal(final["model"][mine], act[theirs])
+        # 12 updates at lr 3e-4 move each weight by at most about 12 * 3e-4 (Adam's step is about lr)
+        assert float((final["model"][mine] - act[theirs]).abs().max()) < 12 * 3e-4 * 1.5

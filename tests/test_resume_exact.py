@@ -5,7 +5,8 @@ one uninterrupted run of N iterations (shared by the module) by :func:`resume_he
 final and best checkpoints tensor for tensor, ``result.json`` except wall time, and every TensorBoard
 scalar series as TensorBoard's reader sees it. Runs are stopped by ``--train-iter`` (in the middle of a
 collect/train cycle), by SIGTERM, and by SIGKILL at moments chosen by a seeded random generator, and are
-resumed with ``--resume`` or from ``ckpt_best``.
+resumed with ``--resume`` or from ``ckpt_best``. SAC with demonstrations in an offline buffer
+(``policy.offline_dataset``) is checked the same way, stopped by ``--train-iter`` mid-cycle.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from resume_helpers import (
     DQN_BASE,
     EXP,
     PPO_BASE,
+    REPO,
     Running,
     assert_identical,
     check_ok,
     ckpt_dir,
     copy_experiment,
     ding,
+    ding_many,
     iteration_numbers,
     latest_name,
     load,
@@ -364,4 +367,42 @@ def test_torch_backend_stop_mid_cycle_then_resume_equals_straight_run(algo: Algo
         ]
         == "torch"
     )
+    assert_identical(straight_dir / EXP, parts_dir / EXP, n)
+
+
+# --- SAC with demonstrations in an offline buffer ----------------------------------------------------------
+def test_sac_with_an_offline_dataset_stopped_mid_cycle_then_resumed_equals_straight_run(tmp_path: Path) -> None:
+    """``policy.offline_dataset``: the offline buffer and its sampler are in every checkpoint, so a run with
+    half of every batch drawn from demonstrations resumes exactly too (two recorded pendulum episodes)."""
+    import runpy
+
+    import numpy as np
+
+    from ding_lite.entry.record import record
+
+    sac_base = REPO / "dizoo_configs" / "pendulum_sac_config.py"
+    ns = runpy.run_path(str(sac_base))
+    ns["main_config"].env.collector_env_num = 2
+    record((ns["main_config"], ns["create_config"]), tmp_path / "demos", 2, quiet=True,
+           controller=lambda obs: np.clip(-obs[:, 1:2] - 0.3 * obs[:, 2:3], -1, 1).astype(np.float32))  # fmt: skip
+    n, half, cycle = 100, 54, 4  # the first part stops in the middle of a collect/train cycle
+    edits = (
+        f"main_config.policy.random_collect_size = 200\n"
+        f"main_config.policy.learn.update_per_collect = {cycle}\n"
+        f"main_config.policy.offline_dataset = dict(root={str(tmp_path / 'demos')!r}, ratio=0.5)"
+    )
+    config = write_config(tmp_path / "sac_offline.py", sac_base, save_every=20, eval_freq=40, log_every=10, edits=edits)
+    straight_dir, parts_dir = tmp_path / "straight", tmp_path / "parts"
+    straight_dir.mkdir()
+    parts_dir.mkdir()
+    common = ["-m", "serial", "-c", str(config), "-s", "0"]
+    for proc in ding_many(
+        [([*common, "--train-iter", str(n)], straight_dir), ([*common, "--train-iter", str(half)], parts_dir)]
+    ):
+        check_ok(proc)
+    assert half % cycle != 0
+    proc = check_ok(ding(*common, "--train-iter", str(n), "--resume", cwd=parts_dir))
+    assert resumed_from(proc.stderr)[1] == half
+    offline = load(ckpt_dir(parts_dir / EXP) / f"iteration_{n}.pth.tar")["ding_lite"]["offline_buffer"]
+    assert offline["size"] == 398  # 2 x 200 frames; the final ones have no next observation (ignore_done=True)
     assert_identical(straight_dir / EXP, parts_dir / EXP, n)

@@ -31,7 +31,19 @@ HARMLESS = (
 )
 
 # Keys that checkpoints of earlier ding_lite versions lack, with the behaviour those versions had.
-LEGACY_VALUES = {"policy.learn.backend": "torch", "env.obs_type": "state", "env.image_size": 64}
+LEGACY_VALUES = {
+    "policy.learn.backend": "torch",
+    "env.obs_type": "state",
+    "env.image_size": 64,
+    "policy.offline_dataset.root": "",
+    "policy.offline_dataset.episodes": None,
+    "policy.offline_dataset.ratio": 0.5,
+    "policy.offline_dataset.obs_features": ["observation.state"],
+    "env.reward_classifier.pretrained_path": "",
+    "env.reward_classifier.success_threshold": 0.5,
+    "env.reward_classifier.success_reward": 1.0,
+    "env.reward_classifier.terminate_on_success": True,
+}
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

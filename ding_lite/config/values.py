@@ -76,12 +76,16 @@ RULES = (
     _at_least(0, "policy.learn.learner.train_iterations"),
     _at_least(0, "policy.learn.learner.hook.save_ckpt_after_iter", "policy.learn.learner.hook.log_show_after_iter"),
     Rule(("policy.learn.target_theta",), low=0, high=1, low_open=True),
-    Rule(("*discount_factor", "policy.collect.gae_lambda"), low=0, high=1),
+    Rule(("*discount_factor", "policy.collect.gae_lambda", "policy.offline_dataset.ratio"), low=0, high=1),
     Rule(("policy.other.eps.start", "policy.other.eps.end"), low=0, high=1),
     Rule(("policy.other.eps.decay", "policy.learn.clip_ratio"), low=0, low_open=True),
     Rule(("policy.learn.value_weight", "policy.learn.entropy_weight", "policy.learn.grad_clip_value"), low=0),
     Rule(("policy.model.*hidden_size",), integer=True, low=1, optional=True),
     Rule(("policy.model.*layer_num",), integer=True, low=0, optional=True),
+    Rule(("env.reward_classifier.success_threshold", "policy.model.dropout_rate"), low=0, high=1),
+    Rule(("env.reward_classifier.success_reward",)),
+    Rule(("policy.learn.label.threshold",), optional=True),  # the reward classifier's; None: a 0/1 column
+    _at_least(1, "policy.model.hidden_dim"),
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {

@@ -248,9 +248,15 @@ def _empty_like(obs: Obs) -> Obs:
 
 def make_env(env_cfg: Mapping[str, Any], env_fn: Callable[[], Any] | None = None) -> BaseEnv:
     """One env as ``env_cfg`` describes it: ``ENV_REGISTRY.get(env_cfg['type'])(env_cfg)`` (or
-    ``adapt_env(env_fn())``), observing what ``env_cfg['obs_type']`` asks for (:mod:`ding_lite.envs.pixels`)."""
+    ``adapt_env(env_fn())``), observing what ``env_cfg['obs_type']`` asks for (:mod:`ding_lite.envs.pixels`),
+    rewarded by the classifier ``env_cfg['reward_classifier']`` names, if any (:mod:`ding_lite.reward.wrapper`)."""
     env = adapt_env(env_fn()) if env_fn is not None else ENV_REGISTRY.get(str(env_cfg.get("type", "")))(env_cfg)
-    return with_obs_type(env, env_cfg)
+    env = with_obs_type(env, env_cfg)
+    if (env_cfg.get("reward_classifier") or {}).get("pretrained_path"):
+        from ding_lite.reward.wrapper import with_reward_classifier  # torch is imported only when it is used
+
+        env = with_reward_classifier(env, env_cfg["reward_classifier"])
+    return env
 
 
 def make_env_manager(

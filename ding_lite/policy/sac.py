@@ -57,6 +57,8 @@ class SACPolicy(Policy):
         priority_IS_weight=False,
         random_collect_size=10000,  # uniformly random transitions collected before training starts
         load_path="",
+        # start model.obs_encoder from a BC model: dict(pretrained_path=<pretrained_model/>, policy_type='act'|'bc')
+        bc_pretrain=None,
         learn=dict(
             update_per_collect=1,
             batch_size=256,
@@ -94,6 +96,7 @@ class SACPolicy(Policy):
             critic_head_hidden_size=int(model_cfg["critic_head_hidden_size"]),
             critic_head_layer_num=int(model_cfg["critic_head_layer_num"]),
             encoder_hidden_size_list=model_cfg.get("encoder_hidden_size_list"),
+            obs_encoder=model_cfg.get("obs_encoder"),
         )
 
     def sync_targets(self) -> None:
@@ -132,6 +135,8 @@ class SACPolicy(Policy):
     def _numpy_obstacle(self) -> str | None:
         if type(self._model) is not ContinuousQAC:
             return f"the model is a {type(self._model).__name__}, not the built-in ContinuousQAC"
+        if self._model.encoder is not None:
+            return "the model has an obs_encoder"
         return None
 
     def _init_output_layers(self, init_w: float) -> None:
@@ -166,24 +171,27 @@ class SACPolicy(Policy):
         optimizer_q, optimizer_policy, optimizer_alpha = self._torch_optimizers()
         obs, action, next_obs = batch["obs"], batch["action"].float(), batch["next_obs"]
         alpha = self.alpha
+        features, next_features = self._frozen_encoder_features(obs, next_obs)
         with torch.no_grad():
-            next_action, next_log_prob = squashed_sample(*self._model.compute_actor(next_obs))
-            target_q = torch.min(torch.stack(self._target_model.compute_critic(next_obs, next_action)), dim=0).values
+            next_action, next_log_prob = squashed_sample(*self._model.compute_actor(next_obs, next_features))
+            target_q = torch.min(
+                torch.stack(self._target_model.compute_critic(next_obs, next_action, next_features)), dim=0
+            ).values
             target_v = target_q - alpha * next_log_prob
             not_done = torch.ones_like(target_v) if learn["ignore_done"] else 1.0 - batch["done"].float()
             target = batch["reward"] + float(learn["discount_factor"]) * not_done * target_v
-        q_values = self._model.compute_critic(obs, action)
+        q_values = self._model.compute_critic(obs, action, features)
         critic_loss = sum(nn.functional.mse_loss(q, target) for q in q_values)
         assert isinstance(critic_loss, torch.Tensor)
         optimizer_q.zero_grad()
         critic_loss.backward()
         optimizer_q.step()
 
-        new_action, log_prob = squashed_sample(*self._model.compute_actor(obs))
+        new_action, log_prob = squashed_sample(*self._model.compute_actor(obs, features))
         critic_params = optimizer_q.param_groups[0]["params"]
         for param in critic_params:  # the actor's loss needs no critic weight gradients: skip computing them
             param.requires_grad_(False)
-        new_q = torch.min(torch.stack(self._model.compute_critic(obs, new_action)), dim=0).values
+        new_q = torch.min(torch.stack(self._model.compute_critic(obs, new_action, features)), dim=0).values
         policy_loss = (alpha * log_prob - new_q).mean()
         optimizer_policy.zero_grad()
         policy_loss.backward()
@@ -208,6 +216,16 @@ class SACPolicy(Policy):
         result["cur_lr_q"] = optimizer_q.param_groups[0]["lr"]
         result["cur_lr_p"] = optimizer_policy.param_groups[0]["lr"]
         return result
+
+    @torch.no_grad()
+    def _frozen_encoder_features(self, obs: Any, next_obs: Any) -> tuple[Any, Any]:
+        """With a frozen shared encoder, its features of ``obs`` and ``next_obs``, computed once for the actor,
+        the critics and the target critics (the target's frozen copy is equal: a lerp between equal values
+        is exact); (None, None) otherwise, and each network encodes for itself."""
+        encoder = self._model.encoder
+        if encoder is None or any(p.requires_grad for p in encoder.parameters()):
+            return None, None
+        return encoder(obs), encoder(next_obs)
 
     def _torch_optimizers(self) -> tuple[Adam, Adam, Adam]:
         """The critic, actor and temperature optimizers of the torch backend."""

@@ -98,3 +98,16 @@ def bc_encoder_state(folder: Path) -> dict[str, torch.Tensor]:
         raise ConfigError(f"policy.bc_pretrain: '{folder}' is not a ding_lite BC model (no body.0.weight, obs_mean)")
     return {"state_encoder.0.weight": weights["body.0.weight"], "state_encoder.0.bias": weights["body.0.bias"],
             "state_encoder_shift": weights["obs_mean"], "state_encoder_scale": weights["obs_std"]}  # fmt: skip
+
+
+def start_policy_from_bc(policy: Any, cfg: Mapping[str, Any], exp_dir: Path) -> LoadReport:
+    """``policy.bc_pretrain`` at the start of a new run: load into the policy model's ``encoder``, log the
+    report (and write it to ``<exp>/bc_pretrain_report.json``), and copy the result into the target nets."""
+    import logging
+
+    report = bc_pretrain(getattr(policy.model, "encoder", None), cfg)
+    logging.getLogger(__name__).info("bc_pretrain:\n%s", report.table())
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    report.write(exp_dir / "bc_pretrain_report.json")
+    policy.sync_targets()
+    return report

@@ -2,7 +2,9 @@
 
 ``env_step`` counts env transitions (all envs). Finished episodes are summarised to TensorBoard
 (``collector_iter/*`` over train_iter, ``collector_step/*`` over env_step) at most every
-``collect_print_freq`` train iterations.
+``collect_print_freq`` train iterations. Envs that report more about an episode when it ends
+(``last_episode_extras``, e.g. the env's own return under ``env.reward_classifier``) get the mean of each
+value logged beside ``reward_mean`` as ``<name>_mean``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class SampleCollector:
         self._last_print_iter = 0
         self._returns: list[float] = []
         self._lengths: list[int] = []
+        self._extras: dict[str, list[float]] = {}  # per-episode values envs report (last_episode_extras)
         self._window_steps = 0
         self._window_start = time.perf_counter()
         self._obs = env.reset()
@@ -55,6 +58,7 @@ class SampleCollector:
             "last_print_iter": self._last_print_iter,
             "returns": list(self._returns),
             "lengths": list(self._lengths),
+            "extras": {key: list(values) for key, values in self._extras.items()},
             "window_steps": self._window_steps,
             "env": env_state,
         }
@@ -63,6 +67,7 @@ class SampleCollector:
         self.env_step, self.episode_count = int(state["env_step"]), int(state["episode_count"])
         self._last_print_iter = int(state["last_print_iter"])
         self._returns, self._lengths = list(state["returns"]), list(state["lengths"])
+        self._extras = {key: list(values) for key, values in state.get("extras", {}).items()}
         self._window_steps = int(state["window_steps"])
         if state["env"] is not None:
             self.env.load_state_dict(state["env"])
@@ -77,6 +82,8 @@ class SampleCollector:
             for index in np.flatnonzero(done):
                 self._returns.append(float(step.episode_return[index]))
                 self._lengths.append(int(step.episode_length[index]))
+                for key, value in (getattr(self.env.envs[index], "last_episode_extras", None) or {}).items():
+                    self._extras.setdefault(key, []).append(float(value))
             self.episode_count += int(done.sum())
 
     def _step(self, action: np.ndarray) -> Any:
@@ -157,16 +164,19 @@ class SampleCollector:
             "total_envstep_count": float(self.env_step),
             "total_episode_count": float(self.episode_count),
         }
+        values.update({f"{key}_mean": float(np.mean(extra)) for key, extra in self._extras.items() if extra})
         for key, value in values.items():
             self.logger.scalar(f"collector_iter/{key}", value, train_iter)
             self.logger.scalar(f"collector_step/{key}", value, self.env_step)
         self.logger.text(
             "collector",
             f"train_iter {train_iter} env_step {self.env_step} episodes {len(returns)} "
-            f"reward_mean {values['reward_mean']:.2f}",  # no wall-clock figures: a resumed log equals a straight one
+            f"reward_mean {values['reward_mean']:.2f}"  # no wall-clock figures: a resumed log equals a straight one
+            + (f" env_reward_mean {values['env_reward_mean']:.2f}" if "env_reward_mean" in values else ""),
         )
         self._last_print_iter = train_iter
         self._returns.clear()
         self._lengths.clear()
+        self._extras.clear()
         self._window_steps = 0
         self._window_start = time.perf_counter()
