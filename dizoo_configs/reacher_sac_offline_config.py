@@ -44,6 +44,7 @@ reacher_sac_offline_config = dict(
             episodes=None,
             ratio=0.5,
             obs_features=['observation.state'],
+            episode_ends='truncated',  # Reacher's episodes only end at its 50-step limit; LeRobot marks them done
         ),
     ),
 )

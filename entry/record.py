@@ -110,6 +110,9 @@ def dataset_features(spec: EnvSpec) -> dict[str, dict[str, Any]]:
         "action": action,
         "next.reward": {"dtype": "float32", "shape": [1], "names": None},
         "next.done": {"dtype": "bool", "shape": [1], "names": None},
+        # ding_lite's addition: true on an episode's last frame when only a time limit ended it (next.done is
+        # true at every ending, as LeRobot writes it); RL from the dataset bootstraps there, not at terminals
+        "next.truncated": {"dtype": "bool", "shape": [1], "names": None},
     }
 
 
@@ -182,6 +185,7 @@ def _roll_out(
     obs = env.reset()
     n = env.env_num
     pending: list[list[tuple[Any, np.ndarray, float]]] = [[] for _ in range(n)]
+    write_truncated = "next.truncated" in writer.features  # a dataset recorded before it existed goes without
     submitted = frames = 0
     saves: deque[Future[int]] = deque()
     shown = time.perf_counter()
@@ -195,7 +199,7 @@ def _roll_out(
             finished = []
             for ended in np.flatnonzero(step.done):
                 if submitted < episodes:
-                    finished.append(pending[ended])
+                    finished.append((pending[ended], bool(step.truncated[ended]) if write_truncated else None))
                     submitted += 1
                 pending[ended] = []
             if finished:  # episodes that end on the same step are saved in one commit
@@ -213,13 +217,17 @@ def _roll_out(
     return frames
 
 
-def _save(writer: DatasetWriter, finished: list[list[tuple[Any, np.ndarray, float]]], spec: EnvSpec, task: str) -> int:
-    """Save whole episodes of (observation, native action, reward) steps in one commit; returns frames."""
-    writer.save_episodes([(_episode_values(steps, spec), task) for steps in finished])
-    return sum(len(steps) for steps in finished)
+Steps = list[tuple[Any, np.ndarray, float]]
 
 
-def _episode_values(steps: list[tuple[Any, np.ndarray, float]], spec: EnvSpec) -> dict[str, np.ndarray]:
+def _save(writer: DatasetWriter, finished: list[tuple[Steps, bool | None]], spec: EnvSpec, task: str) -> int:
+    """Save whole episodes of (observation, native action, reward) steps, each with whether a time limit alone
+    ended it (None: the dataset has no next.truncated), in one commit; returns frames."""
+    writer.save_episodes([(_episode_values(steps, spec, truncated), task) for steps, truncated in finished])
+    return sum(len(steps) for steps, _ in finished)
+
+
+def _episode_values(steps: Steps, spec: EnvSpec, truncated: bool | None) -> dict[str, np.ndarray]:
     length = len(steps)
     actions = np.stack([np.asarray(a) for _, a, _ in steps])
     observations = [o for o, _, _ in steps]
@@ -229,6 +237,8 @@ def _episode_values(steps: list[tuple[Any, np.ndarray, float]], spec: EnvSpec) -
         "next.reward": np.array([[r] for _, _, r in steps], dtype=np.float32),
         "next.done": (np.arange(length) == length - 1).reshape(length, 1),
     }  # fmt: skip
+    if truncated is not None:
+        values["next.truncated"] = values["next.done"] & truncated
     if spec.obs_type == "state":
         values["observation.state"] = np.stack(observations).astype(np.float32)
     elif spec.obs_type == "pixels":

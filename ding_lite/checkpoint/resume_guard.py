@@ -39,6 +39,7 @@ LEGACY_VALUES = {
     "policy.offline_dataset.episodes": None,
     "policy.offline_dataset.ratio": 0.5,
     "policy.offline_dataset.obs_features": ["observation.state"],
+    "policy.offline_dataset.episode_ends": "done",
     "env.reward_classifier.pretrained_path": "",
     "env.reward_classifier.success_threshold": 0.5,
     "env.reward_classifier.success_reward": 1.0,

@@ -2,8 +2,14 @@
 
 For each env the last ``n`` steps are kept; a transition leaves when its window is full (reward is the
 discounted sum of n rewards, ``gamma_n = gamma ** n``) or when the episode ends (shorter windows, the
-bootstrap discounted by ``gamma ** k`` for the k steps taken, ``done`` set). With ``n == 1`` every step
-is emitted at once without any per-env bookkeeping.
+bootstrap discounted by ``gamma ** k`` for the k steps taken). With ``n == 1`` every step is emitted at
+once without any per-env bookkeeping.
+
+A transition's ``done`` means "terminated: do not bootstrap". An episode that ends only by truncation (a time
+limit) flushes its windows like any ending, but with ``done`` false: its ``next_obs`` is the real successor,
+and the value of the state the agent was cut off in still counts. (DI-engine stores every ending as done,
+which biases values near time limits; its configs answer with ``ignore_done``, which ignores real
+terminations too.)
 
 Observations may be arrays or dicts of arrays (``obs_type='pixels_state'``), uint8 frames stay uint8
 (:mod:`ding_lite.utils.obs`), in the transitions and in :meth:`NStepTransitions.state_dict` alike.
@@ -26,9 +32,17 @@ class NStepTransitions:
         self._pending: list[deque[tuple[Obs, Any, float]]] = [deque() for _ in range(env_num)]
 
     def add(
-        self, obs: Obs, action: np.ndarray, reward: np.ndarray, done: np.ndarray, next_obs: Obs
+        self,
+        obs: Obs,
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        next_obs: Obs,
+        truncated: np.ndarray | None = None,
     ) -> dict[str, Any] | None:
-        """Feed one vectorised step; returns the transitions completed by it (or None)."""
+        """Feed one vectorised step (``done``: the episode ended; ``truncated``: it ended only by truncation);
+        returns the transitions completed by it (or None)."""
+        terminated = done if truncated is None else done & ~truncated
         if self.nstep == 1:
             count = len(reward)
             return {
@@ -36,7 +50,7 @@ class NStepTransitions:
                 "action": action,
                 "reward": reward.astype(np.float32),
                 "gamma_n": np.full(count, self.gamma, dtype=np.float32),
-                "done": done.copy(),
+                "done": terminated.copy(),
                 "next_obs": next_obs,
             }
         out: list[tuple[Obs, Any, float, float, bool, Obs]] = []
@@ -44,7 +58,7 @@ class NStepTransitions:
             pending.append((take(obs, env), action[env], float(reward[env])))
             if done[env]:
                 while pending:
-                    out.append(self._emit(pending, True, take(next_obs, env)))
+                    out.append(self._emit(pending, bool(terminated[env]), take(next_obs, env)))
             elif len(pending) == self.nstep:
                 out.append(self._emit(pending, False, take(next_obs, env)))
         if not out:

@@ -7,19 +7,20 @@ field, dtype for dtype, so one TD target serves both buffers. For frame t of an 
 - ``action``: frame t's ``action`` converted into the policy's action space (below);
 - ``reward``: ``next.reward`` of frame t (float32); ``gamma_n``: the policy's discount (one step);
 - ``done`` and ``next_obs``: ``next_obs`` is the observation of frame t+1 of the same episode, never of
-  another episode. ``done`` is ``next.done`` of frame t. At the last frame of an episode:
+  another episode. ``done`` means terminated (no bootstrap), as online (:mod:`ding_lite.data.nstep`). The
+  last frame of an episode is one of:
 
-  - ``next.done`` true: a terminal. It is kept with ``done`` true. The dataset holds no observation after
-    it, so ``next_obs`` repeats ``obs``, a placeholder the TD target multiplies by ``1 - done = 0``.
-  - ``next.done`` false, or a dataset without ``next.done``: a truncation. No next observation exists, so
-    the frame is dropped (never marked terminal, never paired with its own observation).
-  - With ``learn.ignore_done=True`` the TD target bootstraps through every ``done``, so a placeholder
-    would be read: every final frame is dropped, whatever ``next.done`` says.
+  - a terminal: kept with ``done`` true. The dataset holds no observation after it, so ``next_obs``
+    repeats ``obs``, a placeholder the TD target multiplies by ``1 - done = 0``;
+  - a truncation (a time limit): no next observation exists, and bootstrapping is what the frame would
+    need, so it is dropped (never marked terminal, never paired with its own observation).
 
-This is the meaning ``done`` has online: there the collector stores ``done`` = terminated or truncated
-(DI-engine's convention) with the true successor in ``next_obs``. ``ding record`` and LeRobot's recorders
-set ``next.done`` at every episode end, time limits included, so such a final frame is, as online, a
-transition that is not bootstrapped (``ignore_done=False``) or a dropped one (``ignore_done=True``).
+  Which one: ``next.truncated`` (``ding record`` writes it) says so frame by frame. LeRobot's recorders
+  set ``next.done`` at every ending, time limits included, so for their datasets ``episode_ends`` says:
+  'done' (default) takes ``next.done`` as terminal, 'truncated' takes every ending as a time limit
+  (Reacher, whose episodes only end at 50 steps). An ending without ``next.done`` is a truncation.
+  With ``learn.ignore_done=True`` the TD target bootstraps through every ``done``, so a placeholder would
+  be read: every final frame is dropped.
 
 Action units: a dataset stores actions as the env applies them (``ding record`` writes
 ``env.native_action(a)``). The policy's continuous actions live in [-1, 1] (SAC's tanh, the warm-up's
@@ -52,6 +53,8 @@ def offline_dataset_default_config() -> dict[str, Any]:
         episodes=None,  # a subset of its episode indices; None takes all
         ratio=0.5,  # fraction of every train batch drawn from the offline buffer (LeRobot: 0.5)
         obs_features=["observation.state"],  # features concatenated, in this order, into the observation
+        # without a next.truncated column: 'done' (next.done ends are terminals) or 'truncated' (all are time limits)
+        episode_ends="done",
     )
 
 
@@ -62,7 +65,7 @@ class Demonstrations:
     obs: np.ndarray  # (F, D) float32
     action: np.ndarray  # (F, *action shape), in the env's native units
     reward: np.ndarray  # (F,) float32
-    done: np.ndarray  # (F,) bool: next.done (all False when the dataset has none)
+    done: np.ndarray  # (F,) bool: terminated (module docstring)
     episode_start: np.ndarray
     episode_stop: np.ndarray
 
@@ -100,6 +103,13 @@ def read_demonstrations(offline_cfg: Mapping[str, Any], model_cfg: Mapping[str, 
             f"policy.model.obs_shape is {want}"
         )
     done = ds.arrays("next.done").reshape(-1).astype(bool) if "next.done" in ds.features else np.zeros(len(ds), bool)
+    ends = str(offline_cfg.get("episode_ends", "done"))
+    if "next.truncated" in ds.features:
+        done &= ~ds.arrays("next.truncated").reshape(-1).astype(bool)
+    elif ends == "truncated":
+        done = np.zeros(len(ds), bool)
+    elif ends != "done":
+        raise ConfigError(f"{where}: episode_ends is {ends!r}; use 'done' or 'truncated'")
     return Demonstrations(
         obs=obs,
         action=ds.arrays("action"),

@@ -133,7 +133,7 @@ class SampleCollector:
                 action = forward(obs, env_step=self.env_step)["action"]
             step = self._step(action)
             done_steps += self.env.env_num
-            ready = nstep.add(obs, action, step.reward, step.done, step.next_obs)
+            ready = nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated)
             if ready is not None:
                 out.append(ready)
         self.maybe_log(train_iter)
