@@ -26,6 +26,7 @@ from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY, Policy
 from ding_lite.policy.weights import load_pretrained, pretrained_spec
 from ding_lite.priors.bc_pretrain import start_policy_from_bc
+from ding_lite.reward.wrapper import RewardClassifierEnv
 from ding_lite.utils.log import ExperimentLogger, Progress
 from ding_lite.utils.rng import seed_everything
 from ding_lite.utils.signals import StopRequest
@@ -269,6 +270,8 @@ def _offline_replay(
     transitions = load_offline_transitions(policy_cfg, env.envs[0], policy.nstep_and_gamma()[1])
     if transitions is None:
         return None
+    if isinstance(env.envs[0], RewardClassifierEnv):  # the online reward is the classifier's: so is theirs
+        transitions = env.envs[0].relabel(transitions)
     offline = OfflineBuffer(seed)
     offline.add(transitions)
     return MixedReplay(online, offline, float(policy_cfg.offline_dataset.ratio))

@@ -381,7 +381,7 @@ def test_export_best_exports_each_new_best(monkeypatch: pytest.MonkeyPatch) -> N
     exports: list[bool] = []
     real_save = Policy.save_pretrained
 
-    def rising_returns(env: Any, act: Any, n_episode: int, seed: int) -> list[float]:
+    def rising_returns(env: Any, act: Any, n_episode: int, seed: int, *hooks: Any) -> list[float]:
         evaluations.append(len(evaluations))
         return [10.0 + len(evaluations)] * n_episode  # every evaluation is a new best, far below the stop value
 

@@ -300,3 +300,35 @@ def test_reacher_trains_a_classifier_that_rewards_an_act_policy_in_eval(run_ding
     # terminate_on_success: an episode's classifier return is 1.0 exactly when it ended on a success
     assert result["episode_returns"] == [e["classifier_success"] for e in extras]
     assert all(e["env_reward"] < 0 for e in extras)  # Reacher's own reward: minus the distance, never positive
+
+
+@pytest.mark.parametrize(("logit", "terminate"), [(3.0, True), (3.0, False), (-3.0, True)])
+def test_demonstrations_are_relabelled_with_the_classifier_reward(
+    tmp_path: Path, logit: float, terminate: bool
+) -> None:
+    env = pendulum(stub_folder(tmp_path, logit), success_reward=2.0, terminate_on_success=terminate)
+    transitions = {"obs": np.zeros((3, 3), np.float32), "next_obs": np.ones((3, 3), np.float32),
+                   "reward": np.array([-5.0, -1.0, -3.0], np.float32),
+                   "done": np.array([False, False, True])}  # fmt: skip
+    out = env.relabel(transitions)
+    success = logit > 0
+    assert out["reward"].tolist() == [2.0 if success else 0.0] * 3 and out["reward"].dtype == np.float32
+    assert out["done"].tolist() == ([True] * 3 if success and terminate else [False, False, True])
+    assert transitions["reward"].tolist() == [-5.0, -1.0, -3.0]  # the input is left as it was
+
+
+def test_the_evaluator_logs_the_env_own_return_beside_the_classifier_return(tmp_path: Path) -> None:
+    from ding_lite.worker.evaluator import InteractionEvaluator
+
+    folder = stub_folder(tmp_path, -3.0)  # never a success: the classifier's return is 0, the env's is not
+    envs = [make_env({"type": "pendulum", "reward_classifier": {"pretrained_path": str(folder)}}) for _ in range(2)]
+    logged: dict[str, float] = {}
+    logger = SimpleNamespace(scalar=lambda tag, value, step: logged.__setitem__(tag, value), text=lambda *a: None)
+    policy = SimpleNamespace(eval_mode=SimpleNamespace(forward=lambda obs: np.full((2, 1), 0.5)))
+    evaluator = InteractionEvaluator({"eval_freq": 1}, VectorEnvManager(envs), policy, logger,  # type: ignore[arg-type]
+                                     n_episode=2, stop_value=1.0, seed=0)  # fmt: skip
+    evaluator.eval(train_iter=0, env_step=0)
+    own = [env.last_episode_extras["env_reward"] for env in envs]
+    assert logged["evaluator_step/reward_mean"] == 0.0
+    assert logged["evaluator_step/env_reward_mean"] == pytest.approx(np.mean(own), rel=1e-12) and own[0] < -100
+    assert logged["evaluator_step/classifier_success_mean"] == 0.0

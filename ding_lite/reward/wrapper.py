@@ -119,6 +119,19 @@ class RewardClassifierEnv(BaseEnv):
         """The classifier's P(success) for one observation, as the env returns it."""
         return float(torch.sigmoid(self.classifier(*self.reader(obs)))[0])
 
+    def relabel(self, transitions: dict[str, Any]) -> dict[str, Any]:
+        """Demonstrations judged as the env's steps are: each transition's reward from the classifier on its
+        ``next_obs`` (and ``done`` on a success with ``terminate_on_success``), so offline and online batches
+        share one reward function. A terminal's placeholder ``next_obs`` is its own observation."""
+        next_obs = transitions["next_obs"]
+        success = np.array([self.success_probability(next_obs[i]) > self.success_threshold
+                            for i in range(len(transitions["reward"]))], dtype=bool)  # fmt: skip
+        out = dict(transitions)
+        out["reward"] = np.where(success, self.success_reward, 0.0).astype(np.float32)
+        if self.terminate_on_success:
+            out["done"] = transitions["done"] | success
+        return out
+
     def seed(self, seed: int) -> None:
         self.env.seed(seed)
 

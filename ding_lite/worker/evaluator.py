@@ -36,10 +36,12 @@ def run_episodes(
     n_episode: int,
     seed: int,
     episodes_began: Callable[[list[int]], Any] | None = None,
+    extras: list[dict[str, float]] | None = None,
 ) -> list[float]:
     """Returns of the first ``n_episode`` episodes finished with actions from ``act``. ``episodes_began``
     hears the indices of the envs that were reset into a new episode after each step (a policy with
-    per-episode memory, such as ACT's action queue, forgets theirs)."""
+    per-episode memory, such as ACT's action queue, forgets theirs). ``extras`` receives, per episode, what
+    its env reports about it (``last_episode_extras``, e.g. the env's own return under a reward classifier)."""
     env.seed(seed)
     obs = env.reset()
     returns: list[float] = []
@@ -49,6 +51,8 @@ def run_episodes(
         for index in done:
             if len(returns) < n_episode:
                 returns.append(float(step.episode_return[index]))
+                if extras is not None:
+                    extras.append(dict(getattr(env.envs[index], "last_episode_extras", None) or {}))
         if episodes_began is not None and len(done):
             episodes_began([int(i) for i in done])
         obs = step.obs
@@ -98,7 +102,9 @@ class InteractionEvaluator:
     def eval(self, train_iter: int, env_step: int) -> tuple[bool, float]:
         """Run the episodes, log them, save ``ckpt_best`` on a new best; returns (stop, mean return)."""
         began = getattr(self.policy, "reset_eval", None)
-        returns = np.asarray(run_episodes(self.env, self.policy.eval_mode.forward, self.n_episode, self.seed, began))
+        extras: list[dict[str, float]] = []
+        act = self.policy.eval_mode.forward
+        returns = np.asarray(run_episodes(self.env, act, self.n_episode, self.seed, began, extras))
         mean = float(returns.mean())
         self.last_eval_iter = train_iter
         self.last_value = mean
@@ -107,6 +113,11 @@ class InteractionEvaluator:
             self.best_value = mean
         stats = {"reward_mean": mean, "reward_std": float(returns.std()),
                  "reward_max": float(returns.max()), "reward_min": float(returns.min())}  # fmt: skip
+        # the env's own return: the same as reward_mean unless a reward classifier gives the reward
+        own = [e["env_reward"] for e in extras if "env_reward" in e]
+        stats["env_reward_mean"] = float(np.mean(own)) if len(own) == len(returns) else mean
+        for key in sorted({k for e in extras for k in e} - {"env_reward"}):
+            stats[f"{key}_mean"] = float(np.mean([e.get(key, np.nan) for e in extras]))
         for key, value in stats.items():
             self.logger.scalar(f"evaluator_iter/{key}", value, train_iter)
             self.logger.scalar(f"evaluator_step/{key}", value, env_step)
