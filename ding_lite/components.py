@@ -10,6 +10,7 @@ from ding_lite.config.validate import OpenSection
 from ding_lite.data import BUFFER_REGISTRY
 from ding_lite.data.offline import offline_dataset_default_config
 from ding_lite.envs import ENV_MANAGER_REGISTRY, ENV_REGISTRY
+from ding_lite.intervention.session import intervention_default_config
 from ding_lite.learner.base_learner import learner_default_config
 from ding_lite.learner.hooks import HOOK_REGISTRY
 from ding_lite.policy import POLICY_REGISTRY
@@ -74,6 +75,7 @@ def default_tree(types: Mapping[str, str]) -> dict[str, Any]:
     policy["freeze"] = []  # module-name prefixes whose parameters are not trained
     if not policy_cls.on_policy and not getattr(policy_cls, "needs_dataset", False):  # RL from a replay buffer
         policy["offline_dataset"] = offline_dataset_default_config()  # demonstrations mixed into every batch
+        policy["intervention"] = intervention_default_config()  # a controller taking over; '' controller: off
     tree = {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}
     if getattr(policy_cls, "needs_dataset", False):  # trained offline (ding -m bc): a dataset section
         tree["dataset"] = dict(

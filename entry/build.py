@@ -11,23 +11,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ding_lite.config import compile_config, read_config
 from ding_lite.config.compile import prepare_exp_dir, save_config_files
 from ding_lite.data import BUFFER_REGISTRY, NStepTransitions, ReplayBuffer
-from ding_lite.data.mixing import BufferLogHook, MixedReplay, OfflineBuffer
+from ding_lite.data.mixing import BufferLogHook, MixedReplay, OfflineBuffer, split_batch
 from ding_lite.data.offline import load_offline_transitions
 from ding_lite.entry import training_state
 from ding_lite.entry.checks import check_config, check_env_fits
 from ding_lite.envs import VectorEnvManager, make_env_manager
-from ding_lite.errors import TrainingInterrupted
+from ding_lite.errors import ConfigError, TrainingInterrupted
+from ding_lite.intervention.controller import Controller
+from ding_lite.intervention.session import Intervention, build_intervention
 from ding_lite.learner import BaseLearner
 from ding_lite.policy import POLICY_REGISTRY, Policy
 from ding_lite.policy.weights import load_pretrained, pretrained_spec
 from ding_lite.priors.bc_pretrain import start_policy_from_bc
 from ding_lite.reward.wrapper import RewardClassifierEnv
 from ding_lite.utils.log import ExperimentLogger, Progress
+from ding_lite.utils.obs import take
 from ding_lite.utils.rng import seed_everything
 from ding_lite.utils.signals import StopRequest
 from ding_lite.utils.threads import single_thread_compute
@@ -64,7 +68,7 @@ class Experiment:
     progress: Progress
     buffer: ReplayBuffer | None = None
     nstep: NStepTransitions | None = None
-    replay: MixedReplay | None = None  # online + offline buffers, when policy.offline_dataset is set
+    replay: MixedReplay | None = None  # online + offline buffers: policy.offline_dataset or policy.intervention
     # where the loop is between two steps: {'updates_left': int} off-policy, {'cycle': TrainCycle} on-policy
     loop: dict[str, Any] = field(default_factory=dict)
     stop_request: StopRequest = field(default_factory=StopRequest)
@@ -79,6 +83,15 @@ class Experiment:
         self.learner.call_hook("before_run")
         training_state.restore(self)
         save_config_files(self.cfg, self.exp_dir)  # after a resume was accepted: a refused one changes nothing
+
+    def store(self, transitions: dict[str, Any]) -> None:
+        """Collected transitions into the replay buffer; the intervened ones (``is_intervention``) are also
+        copied into the offline buffer."""
+        assert self.buffer is not None
+        self.buffer.push(transitions)
+        flags = transitions.get("is_intervention")
+        if flags is not None and self.replay is not None and flags.any():
+            self.replay.offline.add({key: take(values, flags) for key, values in transitions.items()})
 
     def sample(self, batch_size: int) -> dict[str, Any]:
         """A train batch from the replay buffer, or mixed with the offline buffer (:mod:`ding_lite.data.mixing`)."""
@@ -181,12 +194,14 @@ def build_experiment(
     quiet: bool = False,
     source: str | None = None,
     on_policy: bool | None = None,
+    intervention: Controller | None = None,
 ) -> Experiment:
-    """Everything for one run; ``on_policy`` (when given) must match the policy's kind."""
+    """Everything for one run; ``on_policy`` (when given) must match the policy's kind; ``intervention``: a
+    controller callable (:mod:`ding_lite.intervention.controller`) instead of one named by the config."""
     stop_request = StopRequest()
     stop_request.install()  # from here on SIGTERM/SIGINT ask for a checkpoint and a clean stop
     try:
-        exp = _build(input_cfg, seed, env_fn, model, quiet, source, on_policy)
+        exp = _build(input_cfg, seed, env_fn, model, quiet, source, on_policy, intervention)
     except BaseException:
         stop_request.uninstall()
         raise
@@ -202,6 +217,7 @@ def _build(
     quiet: bool,
     source: str | None,
     on_policy: bool | None,
+    intervention: Controller | None = None,
 ) -> Experiment:
     main, create, source = load_input_config(input_cfg, source)
     prefer_pretrained_over_resume(main)
@@ -234,6 +250,7 @@ def _build(
         resume_training=bool(policy_cfg.learn.resume_training),
     )
     collector = SampleCollector(policy_cfg.collect.collector, collector_env, policy, logger)
+    collector.intervention = _intervention(policy, collector_env, intervention)
     evaluator = InteractionEvaluator(
         policy_cfg.eval.evaluator,
         evaluator_env,
@@ -248,8 +265,9 @@ def _build(
     if not policy.on_policy:
         buffer_cls = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))
         buffer = buffer_cls(policy_cfg.other.replay_buffer, seed=seed)
-        nstep = NStepTransitions(collector_env.env_num, *policy.nstep_and_gamma())
-        replay = _offline_replay(policy_cfg, collector_env, policy, buffer, seed)
+        flagged = collector.intervention is not None
+        nstep = NStepTransitions(collector_env.env_num, *policy.nstep_and_gamma(), flagged=flagged)
+        replay = _offline_replay(policy_cfg, collector_env, policy, buffer, seed, flagged)
         if replay is not None:
             learner.register_hook(BufferLogHook(replay, int(policy_cfg.learn.learner.hook.log_show_after_iter)))
     progress = Progress(str(cfg.exp_name), quiet=quiet)
@@ -263,15 +281,35 @@ def _build(
     return exp
 
 
-def _offline_replay(
-    policy_cfg: Any, env: VectorEnvManager, policy: Policy, online: ReplayBuffer, seed: int
-) -> MixedReplay | None:
-    """The demonstrations of ``policy.offline_dataset`` in an offline buffer mixed with ``online``."""
-    transitions = load_offline_transitions(policy_cfg, env.envs[0], policy.nstep_and_gamma()[1])
-    if transitions is None:
+def _intervention(policy: Policy, env: VectorEnvManager, given: Controller | None) -> Intervention | None:
+    """The intervening controller of ``policy.intervention`` or ``given`` (off-policy runs only), or None."""
+    if policy.on_policy:
+        if given is not None:
+            raise ConfigError(f"interventions need an off-policy policy; '{policy.cfg['type']}' is on-policy")
         return None
+    return build_intervention(policy.cfg, env.spec, env.env_num, given)
+
+
+def _offline_replay(
+    policy_cfg: Any, env: VectorEnvManager, policy: Policy, online: ReplayBuffer, seed: int, interventions: bool
+) -> MixedReplay | None:
+    """The demonstrations of ``policy.offline_dataset`` in an offline buffer mixed with ``online``.
+
+    With ``interventions`` the transitions carry ``is_intervention`` (False for demonstrations) and there is
+    an offline buffer even without a dataset: it starts empty and joins the batches, at
+    ``offline_dataset.ratio``, once it holds the offline part of a batch (``round(batch_size * ratio)``).
+    """
+    transitions = load_offline_transitions(policy_cfg, env.envs[0], policy.nstep_and_gamma()[1])
+    ratio = float(policy_cfg.offline_dataset.ratio)
+    if transitions is None:
+        if not interventions:
+            return None
+        needed = split_batch(int(policy_cfg.learn.batch_size), ratio)[1]
+        return MixedReplay(online, OfflineBuffer(seed), ratio, min_offline=needed)
+    if interventions:
+        transitions["is_intervention"] = np.zeros(len(transitions["reward"]), dtype=bool)
     if isinstance(env.envs[0], RewardClassifierEnv):  # the online reward is the classifier's: so is theirs
         transitions = env.envs[0].relabel(transitions)
     offline = OfflineBuffer(seed)
     offline.add(transitions)
-    return MixedReplay(online, offline, float(policy_cfg.offline_dataset.ratio))
+    return MixedReplay(online, offline, ratio)

@@ -8,6 +8,9 @@ controller passed from Python (``controller(obs_batch) -> action_batch``). The c
 Frames are the observation (``observation.state``; ``observation.image`` for pixel envs, uint8 PNG
 frames; both for ``obs_type='pixels_state'``), ``action`` in the env's own units (pendulum's ``act_scale``
 input in [-1, 1] is recorded as the torque it applies), ``next.reward``, ``next.done`` and the task.
+With ``policy.intervention`` in the config (or ``intervention=`` a callable), the intervening controller
+takes over where its rule says so (:mod:`ding_lite.intervention`): ``action`` is then the executed action
+(the controller's where it intervened) and a bool column ``is_intervention`` (shape [1]) says where.
 Env ``i`` is seeded with ``seed + i + (episodes already in the dataset)``, so a resumed recording does not
 repeat the first session's episodes. ``meta/recording.json`` lists what
 produced each session's episodes.
@@ -19,7 +22,6 @@ import json
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,10 +35,11 @@ from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.envs import VectorEnvManager, make_env_manager
 from ding_lite.envs.base import EnvSpec
 from ding_lite.errors import ConfigError
+from ding_lite.intervention.controller import Controller, acting_policy
+from ding_lite.intervention.session import Intervention, build_intervention
 from ding_lite.utils.files import write_atomic
 from ding_lite.utils.obs import take
 
-Controller = Callable[[np.ndarray], np.ndarray]
 RECORDING_PATH = "meta/recording.json"
 IN_FLIGHT = 4  # batches of finished episodes waiting for the writer thread, at most
 
@@ -48,6 +51,7 @@ def record(
     *,
     load_path: str | Path | None = None,
     controller: Controller | None = None,
+    intervention: Controller | None = None,
     task: str = "",
     noise: float = 0.0,
     seed: int = 0,
@@ -56,7 +60,10 @@ def record(
     quiet: bool = False,
     source: str | None = None,
 ) -> dict[str, Any]:
-    """Record ``episodes`` episodes into ``out``; returns a summary (episodes, frames, seconds, path)."""
+    """Record ``episodes`` episodes into ``out``; returns a summary (episodes, frames, seconds, path).
+
+    ``controller`` is the policy recorded; ``intervention`` a controller that takes over from it (module
+    docstring)."""
     from ding_lite.config import compile_config
     from ding_lite.utils.rng import seed_everything
     from ding_lite.utils.threads import single_thread_compute
@@ -72,26 +79,35 @@ def record(
     env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.collector_env_num))
     spec = env.spec
     act = controller if controller is not None else _policy_actor(cfg, load_path, source)
+    takeover = build_intervention(cfg.policy, spec, env.env_num, intervention)
+    flagged = takeover is not None
     writer = (
         DatasetWriter.resume(out)
         if resume
-        else DatasetWriter.create(out, fps or env_fps(env), dataset_features(spec), robot_type=str(cfg.env.type))
+        else DatasetWriter.create(
+            out, fps or env_fps(env), dataset_features(spec, flagged), robot_type=str(cfg.env.type)
+        )
     )
-    _check_fits(writer, spec, out)
+    _check_fits(writer, spec, out, flagged)
     first = writer.total_episodes
     task = task or (writer.tasks[-1] if writer.tasks else str(cfg.exp_name))
     started = time.perf_counter()
-    frames = _roll_out(env, writer, act, episodes, task, noise, seed + first, quiet)
+    frames = _roll_out(env, writer, act, episodes, task, noise, seed + first, quiet, takeover)
     env.close()
     writer.finalize()
     seconds = time.perf_counter() - started
-    _note_session(Path(out), source, load_path, controller, noise, seed, first, writer.total_episodes, task)
+    producer = str(load_path) if load_path else getattr(controller, "__qualname__", type(controller).__name__)
+    _note_session(Path(out), {
+        "episodes": [first, writer.total_episodes], "ding_lite": __version__, "config": source.strip("'"),
+        "policy": producer, "intervention": takeover.name if takeover is not None else None, "noise": noise,
+        "seed": seed, "task": task,
+    })  # fmt: skip
     return {"path": str(out), "episodes": writer.total_episodes - first, "frames": frames, "seconds": seconds,
             "total_episodes": writer.total_episodes}  # fmt: skip
 
 
-def dataset_features(spec: EnvSpec) -> dict[str, dict[str, Any]]:
-    """The features one frame of this env records."""
+def dataset_features(spec: EnvSpec, intervention: bool = False) -> dict[str, dict[str, Any]]:
+    """The features one frame of this env records (``is_intervention`` too with an intervention controller)."""
     if spec.action_kind == "discrete":
         action = {"dtype": "int64", "shape": [1], "names": None}
     else:
@@ -113,6 +129,7 @@ def dataset_features(spec: EnvSpec) -> dict[str, dict[str, Any]]:
         # ding_lite's addition: true on an episode's last frame when only a time limit ended it (next.done is
         # true at every ending, as LeRobot writes it); RL from the dataset bootstraps there, not at terminals
         "next.truncated": {"dtype": "bool", "shape": [1], "names": None},
+        **({"is_intervention": {"dtype": "bool", "shape": [1], "names": None}} if intervention else {}),
     }
 
 
@@ -123,22 +140,15 @@ def env_fps(env: VectorEnvManager) -> int:
 
 
 def _policy_actor(cfg: Any, load_path: str | Path | None, source: str) -> Controller:
-    from ding_lite.checkpoint.partial import partial_load
-    from ding_lite.checkpoint.pretrained import read_weights
-    from ding_lite.policy import POLICY_REGISTRY
-
     path = str(load_path or cfg.policy.load_path or "")
     if not path:
         raise ConfigError(f"nothing to record with: pass --load-path (a checkpoint or pretrained_model/) for {source}")
-    weights, _ = read_weights(path, what="checkpoint")
-    policy = POLICY_REGISTRY.get(str(cfg.policy.type))(cfg.policy)
-    partial_load(policy.model, weights, source=path, strict=True, hint="")
-    forward: Controller = policy.eval_mode.forward
+    forward: Controller = acting_policy(path, cfg.policy).eval_mode.forward
     return forward
 
 
-def _check_fits(writer: DatasetWriter, spec: EnvSpec, out: str | Path) -> None:
-    wanted = dataset_features(spec)
+def _check_fits(writer: DatasetWriter, spec: EnvSpec, out: str | Path, intervention: bool) -> None:
+    wanted = dataset_features(spec, intervention)
     for name, entry in wanted.items():
         have = writer.features.get(name)
         if have is None or have.dtype != entry["dtype"] or list(have.shape) != entry["shape"]:
@@ -171,6 +181,7 @@ def _roll_out(
     noise: float,
     seed: int,
     quiet: bool,
+    intervention: Intervention | None = None,
 ) -> int:
     """Step all envs until ``episodes`` episodes have finished and been saved; returns frames written.
 
@@ -184,18 +195,26 @@ def _roll_out(
     env.seed(seed)
     obs = env.reset()
     n = env.env_num
-    pending: list[list[tuple[Any, np.ndarray, float]]] = [[] for _ in range(n)]
+    pending: list[Steps] = [[] for _ in range(n)]
     write_truncated = "next.truncated" in writer.features  # a dataset recorded before it existed goes without
+    flagged = "is_intervention" in writer.features  # all False when this session has no controller
+    if intervention is not None:
+        intervention.restart_episodes()
     submitted = frames = 0
     saves: deque[Future[int]] = deque()
     shown = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ding-record-writer") as saver:
         while submitted < episodes:
             actions = _noisy(np.asarray(act(obs)), env, noise, rng)
+            flags = np.zeros(n, dtype=bool)
+            if intervention is not None:
+                actions, flags = intervention.decide(obs, actions)
             step = env.step(actions)
+            if intervention is not None:
+                intervention.advance(flags, step.done)
             native = env.envs[0].native_action(actions)
             for i in range(n):
-                pending[i].append((take(obs, i), native[i], float(step.reward[i])))
+                pending[i].append((take(obs, i), native[i], float(step.reward[i]), bool(flags[i])))
             finished = []
             for ended in np.flatnonzero(step.done):
                 if submitted < episodes:
@@ -203,7 +222,7 @@ def _roll_out(
                     submitted += 1
                 pending[ended] = []
             if finished:  # episodes that end on the same step are saved in one commit
-                saves.append(saver.submit(_save, writer, finished, spec, task))
+                saves.append(saver.submit(_save, writer, finished, spec, task, flagged))
             obs = step.obs
             while saves and (saves[0].done() or len(saves) > IN_FLIGHT):  # a failed save raises here
                 frames += saves.popleft().result()
@@ -217,28 +236,32 @@ def _roll_out(
     return frames
 
 
-Steps = list[tuple[Any, np.ndarray, float]]
+Steps = list[tuple[Any, np.ndarray, float, bool]]  # observation, native action, reward, intervened
 
 
-def _save(writer: DatasetWriter, finished: list[tuple[Steps, bool | None]], spec: EnvSpec, task: str) -> int:
-    """Save whole episodes of (observation, native action, reward) steps, each with whether a time limit alone
-    ended it (None: the dataset has no next.truncated), in one commit; returns frames."""
-    writer.save_episodes([(_episode_values(steps, spec, truncated), task) for steps, truncated in finished])
+def _save(
+    writer: DatasetWriter, finished: list[tuple[Steps, bool | None]], spec: EnvSpec, task: str, flagged: bool
+) -> int:
+    """Save whole episodes of steps, each with whether a time limit alone ended it (None: the dataset has no
+    next.truncated), in one commit; ``flagged``: the dataset has ``is_intervention``. Returns frames."""
+    writer.save_episodes([(_episode_values(steps, spec, truncated, flagged), task) for steps, truncated in finished])
     return sum(len(steps) for steps, _ in finished)
 
 
-def _episode_values(steps: Steps, spec: EnvSpec, truncated: bool | None) -> dict[str, np.ndarray]:
+def _episode_values(steps: Steps, spec: EnvSpec, truncated: bool | None, flagged: bool) -> dict[str, np.ndarray]:
     length = len(steps)
-    actions = np.stack([np.asarray(a) for _, a, _ in steps])
-    observations = [o for o, _, _ in steps]
+    actions = np.stack([np.asarray(step[1]) for step in steps])
+    observations = [step[0] for step in steps]
     values: dict[str, np.ndarray] = {
         "action": actions.reshape(length, 1).astype(np.int64) if spec.action_kind == "discrete" else
         actions.reshape(length, -1).astype(np.float32),
-        "next.reward": np.array([[r] for _, _, r in steps], dtype=np.float32),
+        "next.reward": np.array([[step[2]] for step in steps], dtype=np.float32),
         "next.done": (np.arange(length) == length - 1).reshape(length, 1),
     }  # fmt: skip
     if truncated is not None:
         values["next.truncated"] = values["next.done"] & truncated
+    if flagged:
+        values["is_intervention"] = np.array([[step[3]] for step in steps], dtype=bool)
     if spec.obs_type == "state":
         values["observation.state"] = np.stack(observations).astype(np.float32)
     elif spec.obs_type == "pixels":
@@ -254,14 +277,9 @@ def _progress(saved: int, wanted: int, frames: int, total: int, end: str = "\r")
     sys.stderr.flush()
 
 
-def _note_session(
-    out: Path, source: str, load_path: Any, controller: Any, noise: float, seed: int, first: int, last: int, task: str
-) -> None:
+def _note_session(out: Path, session: dict[str, Any]) -> None:
+    """Append what produced this session's episodes to ``meta/recording.json``."""
     path = out / RECORDING_PATH
     sessions = json.loads(path.read_text()) if path.is_file() else []
-    producer = str(load_path) if load_path else getattr(controller, "__qualname__", type(controller).__name__)
-    sessions.append({
-        "episodes": [first, last], "ding_lite": __version__, "config": source.strip("'"), "policy": producer,
-        "noise": noise, "seed": seed, "task": task, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })  # fmt: skip
+    sessions.append({**session, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     write_atomic(path, (json.dumps(sessions, indent=2) + "\n").encode())

@@ -4,7 +4,9 @@ Each loop: evaluate when due (stop at the stop value), collect ``n_sample`` env 
 buffer, train ``update_per_collect`` times on fresh batches, stop at ``max_env_step``/``max_train_iter``.
 Updates start once the replay buffer holds ``batch_size`` transitions (after the random warm-up of
 ``random_collect_size``), with or without ``policy.offline_dataset``; with it, every batch also draws
-from the demonstrations (:mod:`ding_lite.data.mixing`).
+from the demonstrations (:mod:`ding_lite.data.mixing`). With an intervention controller
+(``policy.intervention``, or a callable as ``intervention=``) the controller takes over where its rule says
+so after the warm-up, and ``exp.store`` also copies those transitions into the offline buffer.
 ``exp.loop['updates_left']`` is the only state between these steps, so a checkpoint written after any
 train iteration resumes the loop exactly where it was.
 """
@@ -17,6 +19,7 @@ from typing import Any
 import torch
 
 from ding_lite.entry.build import ConfigInput, build_experiment
+from ding_lite.intervention.controller import Controller
 from ding_lite.policy import Policy
 
 
@@ -30,15 +33,17 @@ def serial_pipeline(
     max_env_step: int = int(1e10),
     quiet: bool = False,
     source: str | None = None,
+    intervention: Controller | None = None,
 ) -> Policy:
-    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source, on_policy=False)
+    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source, on_policy=False,
+                           intervention=intervention)  # fmt: skip
     cfg, learner, collector, buffer, nstep = exp.cfg.policy, exp.learner, exp.collector, exp.buffer, exp.nstep
     assert buffer is not None and nstep is not None  # build_experiment checked the policy is off-policy
     exp.start()  # loads the checkpoint, if any; the loop below continues from the restored counters
     warmup = int(cfg.get("random_collect_size", 0) or 0)
     if warmup > 0 and learner.train_iter == 0 and collector.env_step == 0:
         for transitions in collector.collect_transitions(warmup, 0, nstep, random_actions=True):
-            buffer.push(transitions)
+            exp.store(transitions)
     n_sample, batch_size = int(cfg.collect.n_sample), int(cfg.learn.batch_size)
     stop = False
     while learner.train_iter < max_train_iter:
@@ -50,7 +55,7 @@ def serial_pipeline(
                 stop = True
                 break
             for transitions in collector.collect_transitions(n_sample, learner.train_iter, nstep):
-                buffer.push(transitions)
+                exp.store(transitions)
             exp.loop["updates_left"] = int(cfg.learn.update_per_collect) if len(buffer) >= batch_size else 0
         while exp.loop["updates_left"] > 0 and learner.train_iter < max_train_iter:
             exp.loop["updates_left"] -= 1

@@ -5,10 +5,12 @@ Saved under the checkpoint's ``ding_lite`` key, beside DI-engine's keys::
     config      the compiled config (checked by the resume guard)
     rng         Python, NumPy and torch global generators;  policy_rng: the policy's NumPy generator
     learner     the monitor window not yet logged, stateful hooks by name
-    collector   env_step, episode totals, logging window, every env mid-episode
+    collector   env_step, episode totals, logging window, every env mid-episode, and the intervention's
+                per-episode counters (None without policy.intervention)
     evaluator   last evaluation iteration and value, best value
     buffer      the replay buffer with its sampler (off-policy);  nstep: transitions not yet complete
-    offline_buffer  the offline buffer's contents and sampler (only with policy.offline_dataset)
+    offline_buffer  the offline buffer's contents and sampler (with policy.offline_dataset or an intervention
+                controller: demonstrations and intervened transitions)
     loop        where the loop is: updates left in this collect (off-policy) or the train cycle (on-policy)
     logs        how many TensorBoard scalars and text-log bytes belong to this moment
 """
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ding_lite.checkpoint import io as ckpt_io
 from ding_lite.checkpoint.resume_guard import check_resume_config
 from ding_lite.config.loader import to_plain
+from ding_lite.errors import CheckpointError
 from ding_lite.utils.rng import capture_global_rng, generator_state, restore_global_rng, set_generator_state
 
 if TYPE_CHECKING:
@@ -54,6 +57,14 @@ def guard(exp: Experiment, state: dict[str, Any], path: Path) -> None:
     extras = state.get(ckpt_io.EXTRAS, {})
     if exp.learner.resume_training and "config" in extras:
         check_resume_config(extras["config"], to_plain(exp.cfg), str(path))
+    if exp.learner.resume_training and "collector" in extras:
+        saved = extras["collector"].get("intervention") is not None
+        if saved != (exp.collector.intervention is not None):
+            raise CheckpointError(
+                f"cannot resume from '{path}': it was written by a run {'with' if saved else 'without'} an "
+                f"intervention controller and this run has {'none' if saved else 'one'}; resume with the same "
+                "controller (serial_pipeline(..., intervention=...) or policy.intervention) or start a new run"
+            )
 
 
 def restore(exp: Experiment) -> None:

@@ -6,7 +6,8 @@ final and best checkpoints tensor for tensor, ``result.json`` except wall time, 
 scalar series as TensorBoard's reader sees it. Runs are stopped by ``--train-iter`` (in the middle of a
 collect/train cycle), by SIGTERM, and by SIGKILL at moments chosen by a seeded random generator, and are
 resumed with ``--resume`` or from ``ckpt_best``. SAC with demonstrations in an offline buffer
-(``policy.offline_dataset``) is checked the same way, stopped by ``--train-iter`` mid-cycle.
+(``policy.offline_dataset``) is checked the same way, stopped by ``--train-iter`` mid-cycle, and so is SAC
+with a scripted intervention controller (``policy.intervention``).
 """
 
 from __future__ import annotations
@@ -405,4 +406,36 @@ def test_sac_with_an_offline_dataset_stopped_mid_cycle_then_resumed_equals_strai
     assert resumed_from(proc.stderr)[1] == half
     offline = load(ckpt_dir(parts_dir / EXP) / f"iteration_{n}.pth.tar")["ding_lite"]["offline_buffer"]
     assert offline["size"] == 398  # 2 x 200 frames; the final ones have no next observation (ignore_done=True)
+    assert_identical(straight_dir / EXP, parts_dir / EXP, n)
+
+
+# --- SAC with an intervention controller ------------------------------------------------------------------
+def test_sac_with_an_intervention_controller_stopped_mid_cycle_then_resumed_equals_straight_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``policy.intervention``: the rule's per-episode counters (here a cap of 8 intervened steps per episode)
+    and the offline buffer the intervened transitions are copied into are in every checkpoint."""
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))  # where 'scripted_controllers' is
+    sac_base = REPO / "dizoo_configs" / "pendulum_sac_config.py"
+    n, half, cycle = 100, 54, 4
+    edits = (
+        f"main_config.policy.random_collect_size = 200\n"
+        f"main_config.policy.learn.update_per_collect = {cycle}\n"
+        "main_config.policy.intervention = dict(controller='scripted_controllers:pendulum_pd',\n"
+        "    when=dict(rule='action_distance', threshold=0.5, max_per_episode=8))"
+    )
+    config = write_config(tmp_path / "sac_hil.py", sac_base, save_every=20, eval_freq=40, log_every=10, edits=edits)
+    straight_dir, parts_dir = tmp_path / "straight", tmp_path / "parts"
+    straight_dir.mkdir()
+    parts_dir.mkdir()
+    common = ["-m", "serial", "-c", str(config), "-s", "0"]
+    for proc in ding_many(
+        [([*common, "--train-iter", str(n)], straight_dir), ([*common, "--train-iter", str(half)], parts_dir)]
+    ):
+        check_ok(proc)
+    assert half % cycle != 0
+    proc = check_ok(ding(*common, "--train-iter", str(n), "--resume", cwd=parts_dir))
+    assert resumed_from(proc.stderr)[1] == half
+    extras = load(ckpt_dir(parts_dir / EXP) / f"iteration_{n}.pth.tar")["ding_lite"]
+    assert extras["offline_buffer"]["size"] == extras["collector"]["intervention"]["total"] > 0
     assert_identical(straight_dir / EXP, parts_dir / EXP, n)

@@ -44,6 +44,16 @@ LEGACY_VALUES = {
     "env.reward_classifier.success_threshold": 0.5,
     "env.reward_classifier.success_reward": 1.0,
     "env.reward_classifier.terminate_on_success": True,
+    "policy.intervention.pretrained_path": "",
+    "policy.intervention.controller": "",
+    "policy.intervention.when.rule": "action_distance",
+    "policy.intervention.when.threshold": 0.5,
+    "policy.intervention.when.norm": "l2",
+    "policy.intervention.when.indices": [],
+    "policy.intervention.when.low": [],
+    "policy.intervention.when.high": [],
+    "policy.intervention.when.steps": 0,
+    "policy.intervention.when.max_per_episode": None,
 }
 
 

@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from ding_lite.errors import ConfigError
+from ding_lite.intervention.rules import NORMS, RULE_NAMES
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,16 @@ RULES = (
     Rule(("env.reward_classifier.success_reward",)),
     Rule(("policy.learn.label.threshold",), optional=True),  # the reward classifier's; None: a 0/1 column
     _at_least(1, "policy.model.hidden_dim"),
+    Rule(("policy.intervention.when.threshold",), low=0, low_open=True),
+    _at_least(0, "policy.intervention.when.steps"),
+    Rule(("policy.intervention.when.max_per_episode",), integer=True, low=1, optional=True),
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "env.obs_type": ("state", "pixels", "pixels_state"),
     "policy.learn.best_by": ("validation", "eval_return"),  # policies trained on a dataset (bc, act)
+    "policy.intervention.when.rule": RULE_NAMES,
+    "policy.intervention.when.norm": NORMS,
 }
 
 

@@ -7,7 +7,9 @@ experiment seed, the offline one with ``(seed, OFFLINE_STREAM)``, so the two ind
 and both are reproducible. Both buffers, their generators included, are in every checkpoint.
 
 The offline buffer starts with the demonstrations (:mod:`ding_lite.data.offline`) and grows when
-transitions are added (:meth:`OfflineBuffer.add`, for interventions): it never overwrites anything.
+transitions are added (:meth:`OfflineBuffer.add`, for interventions): it never overwrites anything. A run
+with interventions but no demonstrations starts it empty; ``min_offline`` then holds the mixing back: until
+the offline buffer holds that many transitions, whole batches come from the online buffer.
 """
 
 from __future__ import annotations
@@ -78,15 +80,18 @@ def split_batch(batch_size: int, ratio: float) -> tuple[int, int]:
 class MixedReplay:
     """Train batches drawn from an online :class:`ReplayBuffer` and an :class:`OfflineBuffer`."""
 
-    def __init__(self, online: ReplayBuffer, offline: OfflineBuffer, ratio: float) -> None:
+    def __init__(self, online: ReplayBuffer, offline: OfflineBuffer, ratio: float, min_offline: int = 1) -> None:
         self.online = online
         self.offline = offline
         self.ratio = float(ratio)
+        self.min_offline = max(int(min_offline), 1)  # offline transitions needed before batches draw from it
         self.last_offline_fraction = 0.0  # of the latest batch, for the logs
 
     def sample(self, batch_size: int) -> dict[str, Any]:
         """``batch_size`` transitions, the online ones first; the same fields as each buffer's samples."""
         n_online, n_offline = split_batch(batch_size, self.ratio)
+        if len(self.offline) < self.min_offline:
+            n_online, n_offline = batch_size, 0
         parts = [buffer.sample(n) for buffer, n in ((self.online, n_online), (self.offline, n_offline)) if n > 0]
         self.last_offline_fraction = n_offline / batch_size
         if len(parts) == 1:

@@ -5,6 +5,12 @@
 ``collect_print_freq`` train iterations. Envs that report more about an episode when it ends
 (``last_episode_extras``, e.g. the env's own return under ``env.reward_classifier``) get the mean of each
 value logged beside ``reward_mean`` as ``<name>_mean``.
+
+With an :class:`~ding_lite.intervention.session.Intervention` (``policy.intervention``), off-policy
+collection after the random warm-up asks it, every step, which envs the controller takes over: those execute
+the controller's action, and the transition stores that executed action with ``is_intervention`` True.
+Each such collect logs ``collector_step/intervention_rate`` (intervened env steps / env steps of the
+collect) and ``collector_step/intervention_count`` (intervened steps of the whole run) over env_step.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +27,9 @@ from ding_lite.envs import VectorEnvManager
 from ding_lite.policy.base import Policy
 from ding_lite.utils.log import ExperimentLogger
 from ding_lite.utils.obs import obs_from_state, stack_obs
+
+if TYPE_CHECKING:
+    from ding_lite.intervention.session import Intervention
 
 log = logging.getLogger("ding_lite")
 
@@ -45,6 +54,7 @@ class SampleCollector:
         self._window_steps = 0
         self._window_start = time.perf_counter()
         self._obs = env.reset()
+        self.intervention: Intervention | None = None  # set by the builder when policy.intervention names one
 
     def state_dict(self) -> dict[str, Any]:
         """Counters, the logging window, and the envs mid-episode (None where an env cannot save itself)."""
@@ -61,6 +71,7 @@ class SampleCollector:
             "extras": {key: list(values) for key, values in self._extras.items()},
             "window_steps": self._window_steps,
             "env": env_state,
+            "intervention": self.intervention.state_dict() if self.intervention is not None else None,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -69,12 +80,16 @@ class SampleCollector:
         self._returns, self._lengths = list(state["returns"]), list(state["lengths"])
         self._extras = {key: list(values) for key, values in state.get("extras", {}).items()}
         self._window_steps = int(state["window_steps"])
+        if self.intervention is not None and state.get("intervention") is not None:
+            self.intervention.load_state_dict(state["intervention"])
         if state["env"] is not None:
             self.env.load_state_dict(state["env"])
             self._obs = obs_from_state(state["env"]["obs"])
         else:
             log.warning("the collector envs could not save their state; their episodes restart on resume")
             self._obs = self.env.reset()
+            if self.intervention is not None:
+                self.intervention.restart_episodes()
 
     def _record(self, step: Any) -> None:
         done = step.done
@@ -86,12 +101,14 @@ class SampleCollector:
                     self._extras.setdefault(key, []).append(float(value))
             self.episode_count += int(done.sum())
 
-    def _step(self, action: np.ndarray) -> Any:
+    def _step(self, action: np.ndarray, intervened: np.ndarray | None = None) -> Any:
         step = self.env.step(action)
         self.env_step += self.env.env_num
         self._window_steps += self.env.env_num
         self._record(step)
         self._obs = step.obs
+        if self.intervention is not None:
+            self.intervention.advance(intervened, step.done)
         return step
 
     def collect_rollout(self, n_sample: int, train_iter: int) -> dict[str, Any]:
@@ -121,21 +138,30 @@ class SampleCollector:
     def collect_transitions(
         self, n_sample: int, train_iter: int, nstep: NStepTransitions, random_actions: bool = False
     ) -> list[dict[str, Any]]:
-        """Off-policy: at least ``n_sample`` env steps, returned as completed (n-step) transitions."""
+        """Off-policy: at least ``n_sample`` env steps, returned as completed (n-step) transitions; after the
+        warm-up (``random_actions``) the intervention, if any, decides who acts (module docstring)."""
         forward = self.policy.collect_mode.forward
+        intervention = None if random_actions else self.intervention
         out: list[dict[str, Any]] = []
-        done_steps = 0
+        done_steps = intervened_steps = 0
         while done_steps < n_sample:
             obs = self._obs
+            flags = None
             if random_actions:
                 action = self.random_action()
             else:
                 action = forward(obs, env_step=self.env_step)["action"]
-            step = self._step(action)
+                if intervention is not None:
+                    action, flags = intervention.decide(obs, action)
+                    intervened_steps += int(flags.sum())
+            step = self._step(action, flags)
             done_steps += self.env.env_num
-            ready = nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated)
+            ready = nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated, flags)
             if ready is not None:
                 out.append(ready)
+        if intervention is not None:
+            self.logger.scalar("collector_step/intervention_rate", intervened_steps / done_steps, self.env_step)
+            self.logger.scalar("collector_step/intervention_count", float(intervention.total), self.env_step)
         self.maybe_log(train_iter)
         return out
 
