@@ -407,11 +407,11 @@ def test_error_names_an_empty_obs_feature_list(small: Path) -> None:
 
 def test_error_names_the_observation_size_mismatch(small: Path) -> None:
     assert error_of(small, offline_dataset__obs_features=["observation.state", "action"]) == (
-        f"policy.offline_dataset '{small}': obs_features ('observation.state' [3], 'action' [1]) concatenate to 4 "
+        f"policy.offline_dataset '{small}': obs_features ('observation.state' [3], 'action' [1]) give 4 "
         "values per frame but policy.model.obs_shape is 3"
     )
     assert error_of(small, model__obs_shape=5) == (
-        f"policy.offline_dataset '{small}': obs_features ('observation.state' [3]) concatenate to 3 values per "
+        f"policy.offline_dataset '{small}': obs_features ('observation.state' [3]) give 3 values per "
         "frame but policy.model.obs_shape is 5"
     )
 
@@ -442,13 +442,14 @@ def test_error_names_actions_the_policy_cannot_take(small: Path) -> None:
     )
 
 
-def test_error_names_pixel_observations(small: Path) -> None:
+def test_error_names_a_camera_missing_for_pixel_observations(small: Path) -> None:
     from ding_lite.envs.pixels import with_obs_type
 
     cfg = {"act_scale": True, "obs_type": "pixels", "image_size": 16}
     env = with_obs_type(PendulumEnv(cfg), cfg)
     assert error_of(small, env=env) == (
-        f"policy.offline_dataset '{small}' takes state observations, but env.obs_type is 'pixels'"
+        f"policy.offline_dataset '{small}': env.obs_type 'pixels' observes one camera and no state, but "
+        "obs_features names 0 camera and 1 state features"
     )
 
 

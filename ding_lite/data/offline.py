@@ -40,6 +40,8 @@ import numpy as np
 
 from ding_lite.envs.base import BaseEnv
 from ding_lite.errors import ConfigError
+from ding_lite.model.pixels import parse_obs_shape
+from ding_lite.utils.obs import Obs, take
 
 POLICY_ACTION_RANGE = (-1.0, 1.0)  # continuous actions as the off-policy policies emit and store them
 # Converted actions within this much of POLICY_ACTION_RANGE are clipped into it: float32 data mapped in
@@ -62,7 +64,7 @@ def offline_dataset_default_config() -> dict[str, Any]:
 class Demonstrations:
     """The frames of a dataset's selected episodes; indices are frames, episodes are [start, stop)."""
 
-    obs: np.ndarray  # (F, D) float32
+    obs: Obs  # (F, D) float32 states, (F, 3, H, W) uint8 frames, or {'image', 'state'} of both
     action: np.ndarray  # (F, *action shape), in the env's native units
     reward: np.ndarray  # (F,) float32
     done: np.ndarray  # (F,) bool: terminated (module docstring)
@@ -70,7 +72,9 @@ class Demonstrations:
     episode_stop: np.ndarray
 
 
-def read_demonstrations(offline_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any]) -> Demonstrations:
+def read_demonstrations(
+    offline_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any], obs_type: str = "state"
+) -> Demonstrations:
     """The dataset ``offline_cfg['root']``, its features checked against the model's observation size."""
     from ding_lite.datasets import DatasetError, LeRobotDataset  # pyarrow: imported only when a dataset is used
 
@@ -78,7 +82,9 @@ def read_demonstrations(offline_cfg: Mapping[str, Any], model_cfg: Mapping[str, 
     where = f"policy.offline_dataset '{root}'"
     episodes = offline_cfg.get("episodes")
     try:
-        ds = LeRobotDataset(root, episodes=None if episodes is None else [int(e) for e in episodes])
+        ds = LeRobotDataset(
+            root, episodes=None if episodes is None else [int(e) for e in episodes], image_dtype="uint8"
+        )
     except DatasetError as err:
         raise ConfigError(f"policy.offline_dataset: {err}") from None
     names = [str(name) for name in offline_cfg.get("obs_features") or []]
@@ -87,21 +93,39 @@ def read_demonstrations(offline_cfg: Mapping[str, Any], model_cfg: Mapping[str, 
     for name in [*names, "action", "next.reward"]:
         if name not in ds.features:
             raise ConfigError(f"{where} has no feature '{name}'; its features are {', '.join(ds.features)}")
-    for name in names:
+    images = [name for name in names if ds.features[name].visual]
+    states = [name for name in names if not ds.features[name].visual]
+    for name in states:
         feature = ds.features[name]
-        if feature.visual or feature.dtype in ("string", "bool"):
+        if feature.dtype in ("string", "bool"):
             raise ConfigError(
                 f"{where}: obs_features '{name}' is a {feature.dtype} feature of shape {list(feature.shape)}; "
                 "only numeric state features can be concatenated into the observation"
             )
-    obs = np.concatenate([ds.arrays(n).reshape(len(ds), -1) for n in names], axis=1).astype(np.float32)
-    want = model_cfg["obs_shape"]
-    if isinstance(want, (Mapping, list, tuple)) or obs.shape[1] != int(want):
+    wanted = {"state": (0, "no camera"), "pixels": (1, "one camera and no state"),
+              "pixels_state": (1, "one camera and the state")}[obs_type]  # fmt: skip
+    if len(images) != wanted[0] or (obs_type == "pixels") != (not states):
+        raise ConfigError(f"{where}: env.obs_type '{obs_type}' observes {wanted[1]}, but obs_features names "
+                          f"{len(images)} camera and {len(states)} state features")  # fmt: skip
+    state = (
+        np.concatenate([ds.arrays(n).reshape(len(ds), -1) for n in states], axis=1).astype(np.float32)
+        if states
+        else None
+    )
+    frames = ds.batch(np.arange(len(ds)), keys=images)[images[0]].numpy() if images else None  # (N, C, H, W) uint8
+    image_shape, state_size = parse_obs_shape(model_cfg["obs_shape"])
+    found_image = None if frames is None else tuple(frames.shape[1:])
+    found_state = 0 if state is None else state.shape[1]
+    if found_image != (None if image_shape is None else tuple(image_shape)) or found_state != state_size:
         shapes = ", ".join(f"'{n}' {list(ds.features[n].shape)}" for n in names)
+        found = f"{found_state} values"
+        if found_image is not None:
+            found = f"frames {list(found_image)} and {found}"
         raise ConfigError(
-            f"{where}: obs_features ({shapes}) concatenate to {obs.shape[1]} values per frame but "
-            f"policy.model.obs_shape is {want}"
+            f"{where}: obs_features ({shapes}) give {found} per frame but policy.model.obs_shape is "
+            f"{model_cfg['obs_shape']}"
         )
+    obs: Obs = state if frames is None else frames if state is None else {"image": frames, "state": state}
     done = ds.arrays("next.done").reshape(-1).astype(bool) if "next.done" in ds.features else np.zeros(len(ds), bool)
     ends = str(offline_cfg.get("episode_ends", "done"))
     if "next.truncated" in ds.features:
@@ -174,7 +198,7 @@ def build_transitions(
     demos: Demonstrations, actions: np.ndarray, gamma: float, ignore_done: bool
 ) -> dict[str, np.ndarray]:
     """One transition per frame that has a next observation or is a kept terminal (module docstring)."""
-    frames = len(demos.obs)
+    frames = len(demos.reward)
     lengths = demos.episode_stop - demos.episode_start
     last = np.zeros(frames, dtype=bool)
     last[demos.episode_stop[lengths > 0] - 1] = True
@@ -182,12 +206,12 @@ def build_transitions(
     rows = np.flatnonzero(keep)
     following = np.where(last[rows], rows, rows + 1)  # a kept final frame is a terminal: a placeholder
     return {
-        "obs": demos.obs[rows],
+        "obs": take(demos.obs, rows),
         "action": actions[rows],
         "reward": demos.reward[rows],
         "gamma_n": np.full(len(rows), gamma, dtype=np.float32),
         "done": demos.done[rows],
-        "next_obs": demos.obs[following],
+        "next_obs": take(demos.obs, following),
     }
 
 
@@ -197,12 +221,8 @@ def load_offline_transitions(policy_cfg: Mapping[str, Any], env: BaseEnv, gamma:
     if not offline_cfg.get("root"):
         return None
     root = str(offline_cfg["root"])
-    if env.spec.obs_type != "state":
-        raise ConfigError(
-            f"policy.offline_dataset '{root}' takes state observations, but env.obs_type is '{env.spec.obs_type}'"
-        )
     model_cfg = policy_cfg["model"]
-    demos = read_demonstrations(offline_cfg, model_cfg)
+    demos = read_demonstrations(offline_cfg, model_cfg, env.spec.obs_type)
     actions = policy_actions(demos.action, env, root, int(model_cfg["action_shape"]))
     ignore_done = bool(policy_cfg["learn"].get("ignore_done", False))
     transitions = build_transitions(demos, actions, gamma, ignore_done)

@@ -38,6 +38,7 @@ import torch
 from ding_lite.envs.base import BaseEnv, EnvSpec, StepResult
 from ding_lite.errors import ConfigError
 from ding_lite.reward.classifier import ClassifierSpec, RewardClassifierModel, load_folder
+from ding_lite.utils.obs import take
 
 KEY = "env.reward_classifier"
 
@@ -124,7 +125,7 @@ class RewardClassifierEnv(BaseEnv):
         ``next_obs`` (and ``done`` on a success with ``terminate_on_success``), so offline and online batches
         share one reward function. A terminal's placeholder ``next_obs`` is its own observation."""
         next_obs = transitions["next_obs"]
-        success = np.array([self.success_probability(next_obs[i]) > self.success_threshold
+        success = np.array([self.success_probability(take(next_obs, i)) > self.success_threshold
                             for i in range(len(transitions["reward"]))], dtype=bool)  # fmt: skip
         out = dict(transitions)
         out["reward"] = np.where(success, self.success_reward, 0.0).astype(np.float32)
