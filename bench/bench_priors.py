@@ -14,7 +14,7 @@ Usage: .venv/bin/python bench/bench_priors.py --work /tmp/priors [--seeds 0 1 2]
 
 The arms are edits of dizoo_configs/reacher_sac_priors_config.py (all priors), except ``scratch``, which is
 dizoo_configs/reacher_sac_config.py (DI-engine's SAC: an MLP, 2,000 random warm-up steps). ``interventions``
-adds the ding_lite Reacher SAC expert (tests/fixtures/ding_lite/reacher_sac_expert) as an intervening
+(all priors) and ``no_classifier_interventions`` add the ding_lite Reacher SAC expert (tests/fixtures/ding_lite/reacher_sac_expert) as an intervening
 controller: it acts where its action is more than 0.5 (L2) from the agent's, at most 10 steps an episode. Env steps, not
 seconds, are compared, so runs may share the CPU.
 """
@@ -33,6 +33,10 @@ CONFIGS = REPO / "dizoo_configs"
 DEMOS = REPO / "tests" / "fixtures" / "lerobot" / "reacher_expert"
 TAG = "evaluator_step/env_reward_mean"
 
+EXPERT = REPO / "tests" / "fixtures" / "ding_lite" / "reacher_sac_expert" / "pretrained_model"
+INTERVENTION = (f"main_config.policy.intervention = dict(pretrained_path={str(EXPERT)!r}, "
+                "when=dict(rule='action_distance', threshold=0.5, max_per_episode=10))\n")  # fmt: skip
+
 # arm -> (base config, Python lines editing its main_config)
 ARMS: dict[str, tuple[str, str]] = {
     "scratch": ("reacher_sac_config.py", ""),
@@ -41,10 +45,9 @@ ARMS: dict[str, tuple[str, str]] = {
     "no_bc_pretrain": ("reacher_sac_priors_config.py", "main_config.policy.pop('bc_pretrain')\n"),
     "no_demos": ("reacher_sac_priors_config.py",
                  "main_config.policy.pop('offline_dataset')\nmain_config.policy.random_collect_size = 2000\n"),
-    "interventions": ("reacher_sac_priors_config.py",
-                      "main_config.policy.intervention = dict(pretrained_path="
-                      f"{str(REPO / 'tests/fixtures/ding_lite/reacher_sac_expert/pretrained_model')!r}, "
-                      "when=dict(rule='action_distance', threshold=0.5, max_per_episode=10))\n"),
+    "interventions": ("reacher_sac_priors_config.py", INTERVENTION),
+    "no_classifier_interventions": ("reacher_sac_priors_config.py",
+                                    "main_config.env.pop('reward_classifier')\n" + INTERVENTION),
 }  # fmt: skip
 
 
