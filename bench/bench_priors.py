@@ -13,9 +13,10 @@ Usage: .venv/bin/python bench/bench_priors.py --work /tmp/priors [--seeds 0 1 2]
    the evaluation first reached ``--target``.
 
 The arms are edits of dizoo_configs/reacher_sac_priors_config.py (all priors), except ``scratch``, which is
-dizoo_configs/reacher_sac_config.py (DI-engine's SAC: an MLP, 2,000 random warm-up steps). ``interventions``
-(all priors) and ``no_classifier_interventions`` add the ding_lite Reacher SAC expert (tests/fixtures/ding_lite/reacher_sac_expert) as an intervening
-controller: it acts where its action is more than 0.5 (L2) from the agent's, at most 10 steps an episode. Env steps, not
+dizoo_configs/reacher_sac_config.py (DI-engine's SAC: an MLP, 2,000 random warm-up steps).
+``interventions`` (all priors) and ``no_classifier_interventions`` add the ding_lite Reacher SAC expert
+(tests/fixtures/ding_lite/reacher_sac_expert) as an intervening controller: it acts where its action is more
+than 0.5 (L2) from the agent's, at most 10 steps an episode. Env steps, not
 seconds, are compared, so runs may share the CPU.
 """
 
