@@ -23,3 +23,8 @@ class TrainingInterrupted(DingLiteError):
         self.signal_name = signal_name
         self.signal_number = signal_number
         self.checkpoint = checkpoint
+
+
+class EnvWorkerError(DingLiteError, RuntimeError):
+    """An env in a worker process kept failing (``env.manager.max_retry`` times in a row), or failed where it
+    cannot be replaced (saving or loading its state); the message names the env and its last error."""

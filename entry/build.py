@@ -22,6 +22,7 @@ from ding_lite.data.offline import load_offline_transitions
 from ding_lite.entry import training_state
 from ding_lite.entry.checks import check_config, check_env_fits
 from ding_lite.envs import VectorEnvManager, make_env_manager
+from ding_lite.envs.env_view import EnvView
 from ding_lite.errors import ConfigError, TrainingInterrupted
 from ding_lite.intervention.controller import Controller
 from ding_lite.intervention.session import Intervention, build_intervention
@@ -308,8 +309,9 @@ def _offline_replay(
         return MixedReplay(online, OfflineBuffer(seed), ratio, min_offline=needed)
     if interventions:
         transitions["is_intervention"] = np.zeros(len(transitions["reward"]), dtype=bool)
-    if isinstance(env.envs[0], RewardClassifierEnv):  # the online reward is the classifier's: so is theirs
-        transitions = env.envs[0].relabel(transitions)
+    judge = env.envs[0].shadow if isinstance(env.envs[0], EnvView) else env.envs[0]  # an env of this process
+    if isinstance(judge, RewardClassifierEnv):  # the online reward is the classifier's: so is theirs
+        transitions = judge.relabel(transitions)
     offline = OfflineBuffer(seed)
     offline.add(transitions)
     return MixedReplay(online, offline, ratio)

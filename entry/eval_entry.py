@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from ding_lite.checkpoint.partial import partial_load
 from ding_lite.checkpoint.pretrained import pretrained_folder, read_weights
 from ding_lite.config import compile_config
 from ding_lite.entry.build import ConfigInput, load_input_config
-from ding_lite.envs import BaseEnv, VecStep, VectorEnvManager, make_env_manager
+from ding_lite.envs import make_env_manager
 from ding_lite.errors import ConfigError
 from ding_lite.policy import POLICY_REGISTRY
 from ding_lite.utils.rng import seed_everything
@@ -29,23 +29,6 @@ from ding_lite.utils.threads import single_thread_compute
 from ding_lite.worker.evaluator import run_episodes
 
 log = logging.getLogger("ding_lite")
-
-
-class ExtrasRecordingManager(VectorEnvManager):
-    """A manager that also keeps the ``last_episode_extras`` of every episode that ends, in the order
-    :func:`run_episodes` takes episodes (as they end, ties by env index)."""
-
-    def __init__(self, envs: Sequence[BaseEnv], cfg: Mapping[str, Any] | None = None) -> None:
-        super().__init__(envs, cfg)
-        self.finished: list[dict[str, float]] = []
-
-    def step(self, actions: Any) -> VecStep:
-        step = super().step(actions)
-        for index in np.flatnonzero(step.done):
-            extras = getattr(self.envs[index], "last_episode_extras", None)
-            if extras is not None:
-                self.finished.append(dict(extras))
-        return step
 
 
 def eval_pipeline(
@@ -77,19 +60,21 @@ def eval_pipeline(
         partial_load(policy.model, weights, source=path, strict=True, hint="")
     if hasattr(policy, "reset_eval"):
         policy.reset_eval()
-    built = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
-    env = ExtrasRecordingManager(built.envs, built.cfg)
+    env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num), env_fn)
     episodes = int(n_episode or cfg.env.n_evaluator_episode)
-    returns = run_episodes(env, policy.eval_mode.forward, episodes, seed, getattr(policy, "reset_eval", None))
-    env.close()
+    extras: list[dict[str, float]] = []
+    began = getattr(policy, "reset_eval", None)
+    try:
+        returns = run_episodes(env, policy.eval_mode.forward, episodes, seed, began, extras)
+    finally:
+        env.close()
     result: dict[str, Any] = {
         "episode_return_mean": sum(returns) / len(returns),
         "episode_returns": returns,
         "ckpt": str(path),
         "seed": seed,
     }
-    if len(env.finished) >= episodes:  # every env reports extras
-        extras = env.finished[:episodes]
+    if all(extras):  # every episode's env reported extras
         result["episode_extras"] = extras
         result.update({f"{key}_mean": float(np.mean([e[key] for e in extras])) for key in extras[0]})
         if "env_reward_mean" in result:

@@ -211,10 +211,12 @@ def _roll_out(
                 actions, flags = intervention.decide(obs, actions)
             step = env.step(actions)
             if intervention is not None:
-                intervention.advance(flags, step.done)
+                intervention.advance(flags, step.done | step.dropped)
             native = env.envs[0].native_action(actions)
             for i in range(n):
                 pending[i].append((take(obs, i), native[i], float(step.reward[i]), bool(flags[i])))
+            for lost in np.flatnonzero(step.dropped):  # its env worker failed: the episode is not recorded
+                pending[lost] = []
             finished = []
             for ended in np.flatnonzero(step.done):
                 if submitted < episodes:

@@ -144,7 +144,7 @@ def test_every_rule_pattern_matches_a_key_of_some_builtin_config() -> None:
     keys: set[str] = set()
     for path in sorted(CONFIGS.glob("*_config.py")):
         keys |= set(_leaf_keys(compile_config(read_config(path), save_cfg=False)))
-    keys |= {"env.manager.step_timeout", "env.manager.reset_timeout"}  # subprocess managers' keys
+    keys |= {"env.manager.step_timeout", "env.manager.reset_timeout", "env.manager.workers"}  # subprocess managers
     unmatched = [p for rule in RULES for p in rule.patterns if not any(re.fullmatch(_regex(p), k) for k in keys)]
     assert not unmatched, f"rule patterns matching no key: {unmatched}"
 

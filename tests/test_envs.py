@@ -19,6 +19,7 @@ from ding_lite.envs import (
     CartPoleEnv,
     GymApiAdapter,
     PendulumEnv,
+    SubprocessEnvManager,
     VectorEnvManager,
     adapt_env,
     make_env_manager,
@@ -177,6 +178,7 @@ def test_manager_seeds_env_i_with_seed_plus_i() -> None:
         env = CartPoleEnv({})
         env.seed(10 + i)
         np.testing.assert_array_equal(obs[i], env.reset())
+    manager.close()
 
 
 def test_manager_auto_reset_and_episode_stats() -> None:
@@ -383,8 +385,10 @@ def test_unknown_types_list_known_ones() -> None:
         make_env_manager({"type": "no_such_env"}, {}, 1)
     with pytest.raises(UnknownNameError, match="subprocess"):
         make_env_manager({"type": "cartpole"}, {"type": "no_such_manager"}, 1)
-    for name in ("base", "subprocess", "async_subprocess", "base_v2"):
+    for name in ("base", "base_v2"):
         assert ENV_MANAGER_REGISTRY.get(name) is VectorEnvManager
+    for name in ("subprocess", "async_subprocess"):  # envs in worker processes: test_subprocess_env.py
+        assert ENV_MANAGER_REGISTRY.get(name) is SubprocessEnvManager
     assert PendulumEnv.default_config() == {"act_scale": False, "extra_action_dims": 0}
     assert ENV_REGISTRY.get("gym").default_config() == {"env_id": "", "max_episode_steps": None}
     assert VectorEnvManager.default_config()["auto_reset"] is True

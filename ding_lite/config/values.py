@@ -67,6 +67,9 @@ RULES = (
     Rule(("env.stop_value",)),
     _at_least(0, "env.manager.max_retry"),
     Rule(("env.manager.step_timeout", "env.manager.reset_timeout"), low=0, low_open=True, optional=True),
+    Rule(("env.manager.connect_timeout",), low=0, low_open=True, optional=True),
+    Rule(("env.manager.retry_waiting_time",), low=0),
+    Rule(("env.manager.workers",), integer=True, low=1, optional=True),  # subprocess managers: None is one per env
     Rule(("policy.learn.learning_rate", "policy.learn.learning_rate_*"), low=0, low_open=True),
     _at_least(1, "policy.learn.batch_size", "policy.learn.epoch_per_collect"),
     Rule(("policy.learn.update_per_collect",), integer=True, low=1, optional=True),  # None in PPO configs
@@ -94,6 +97,7 @@ RULES = (
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "env.obs_type": ("state", "pixels", "pixels_state"),
+    "env.manager.context": ("fork", "forkserver", "spawn"),
     "policy.learn.best_by": ("validation", "eval_return"),  # policies trained on a dataset (bc, act)
     "policy.intervention.when.rule": RULE_NAMES,
     "policy.intervention.when.norm": NORMS,

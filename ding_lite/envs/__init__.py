@@ -1,9 +1,9 @@
 """Environments: the single-env contract, built-in envs, Gymnasium/old-Gym adapters and the vector manager.
 
 Importing this package registers the built-in env types (``cartpole``, ``pendulum``, ``gymnasium``/``gym``;
-each can observe pixels, see :mod:`ding_lite.envs.pixels`) and manager types (``base``, ``subprocess``,
-``async_subprocess``, ``base_v2``). It never imports Gymnasium or torch; Gymnasium is imported only when a
-``gymnasium`` env is constructed.
+each can observe pixels, see :mod:`ding_lite.envs.pixels`) and manager types (``base`` and ``base_v2``
+in-process, ``subprocess`` and ``async_subprocess`` in worker processes). It never imports Gymnasium or
+torch; Gymnasium is imported only when a ``gymnasium`` env is constructed.
 """
 
 from ding_lite.envs.adapter import GymApiAdapter, adapt_env
@@ -13,6 +13,7 @@ from ding_lite.envs.gymnasium_env import GymnasiumEnv
 from ding_lite.envs.manager import ENV_MANAGER_REGISTRY, VecStep, VectorEnvManager, make_env, make_env_manager
 from ding_lite.envs.pendulum import PendulumEnv
 from ding_lite.envs.pixels import PixelObservation, with_obs_type
+from ding_lite.envs.subprocess_manager import SubprocessEnvManager
 
 __all__ = [
     "ENV_MANAGER_REGISTRY",
@@ -24,6 +25,7 @@ __all__ = [
     "GymnasiumEnv",
     "PendulumEnv",
     "PixelObservation",
+    "SubprocessEnvManager",
     "VecStep",
     "VectorEnvManager",
     "adapt_env",

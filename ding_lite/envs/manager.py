@@ -1,9 +1,10 @@
 """In-process vectorised env manager: N envs stepped in lock-step with automatic reset.
 
-All DI-engine manager names (``base``, ``subprocess``, ``async_subprocess``, ``base_v2``) map to the same
-in-process :class:`VectorEnvManager`: for the small classic-control envs ding_lite targets, a python loop
-over the envs is faster than any inter-process transport. DI-engine's manager config keys are accepted;
-those about processes, retries and timeouts have no meaning here and are ignored.
+The DI-engine manager names ``base`` and ``base_v2`` map to the in-process :class:`VectorEnvManager`, the
+default: for cheap envs a python loop over the envs is faster than any inter-process transport. DI-engine's
+manager config keys are accepted; those about processes, retries and timeouts have no meaning here and are
+ignored. ``subprocess`` and ``async_subprocess`` run the envs in worker processes
+(:mod:`ding_lite.envs.subprocess_manager`), with the same :class:`VecStep` results.
 
 Invariant between calls: ``_obs`` holds the observation every env will act on next, and ``_ret``/``_len``
 hold the return and length of each env's running episode (both zero right after a reset).
@@ -37,6 +38,11 @@ class VecStep:
     ``truncated`` marks episodes that ended *only* by truncation (the step limit), i.e. where bootstrapping
     from ``next_obs`` is valid. ``episode_return`` (float64) and ``episode_length`` are the finished
     episode's totals where ``done``, NaN and 0 elsewhere.
+
+    ``dropped`` marks envs whose episode was abandoned at this step because their worker process failed
+    (only the subprocess manager sets it): their step never happened, so ``reward`` (0), ``next_obs`` (the
+    observation acted on) and ``done`` (False) describe no transition and must not be stored, the episode
+    has no return, and ``obs`` is the first observation of a new episode. Always False in-process.
     """
 
     obs: Obs
@@ -46,13 +52,14 @@ class VecStep:
     truncated: np.ndarray
     episode_return: np.ndarray
     episode_length: np.ndarray
+    dropped: np.ndarray
 
 
 ENV_MANAGER_REGISTRY = Registry[type["VectorEnvManager"]]("env manager")
 """Manager type name (the config's ``env.manager.type``) -> manager class."""
 
 
-@ENV_MANAGER_REGISTRY.register("base", "subprocess", "async_subprocess", "base_v2")
+@ENV_MANAGER_REGISTRY.register("base", "base_v2")
 class VectorEnvManager:
     """Steps ``env_num`` envs sequentially in this process and auto-resets those whose episode ended.
 
@@ -77,7 +84,15 @@ class VectorEnvManager:
         self._len = [0] * self.env_num
         self._nan = np.full(self.env_num, np.nan)
         self._zeros = np.zeros(self.env_num, dtype=np.int64)
+        self._none_dropped = np.zeros(self.env_num, dtype=bool)
         self._closed = False
+
+    @classmethod
+    def build(
+        cls, env_cfg: Mapping[str, Any], cfg: Mapping[str, Any], env_num: int, env_fn: Callable[[], Any] | None = None
+    ) -> VectorEnvManager:
+        """``env_num`` envs made by :func:`make_env` in this process, managed by a new instance."""
+        return cls([make_env(env_cfg, env_fn) for _ in range(env_num)], cfg)
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
@@ -101,6 +116,10 @@ class VectorEnvManager:
             "reset_inplace": False,
             "cfg_type": "BaseEnvManagerDict",
         }
+
+    def failure_counts(self) -> dict[str, float]:
+        """Counters of env failures for the collector's logs; in-process envs are never restarted: empty."""
+        return {}
 
     @property
     def spec(self) -> EnvSpec:
@@ -186,6 +205,7 @@ class VectorEnvManager:
             truncated=np.array(truncs, dtype=bool),
             episode_return=ep_ret,
             episode_length=ep_len,
+            dropped=self._none_dropped.copy(),
         )
 
     def state_dict(self) -> dict[str, Any]:
@@ -246,11 +266,17 @@ def _empty_like(obs: Obs) -> Obs:
     return {key: np.empty_like(value) for key, value in obs.items()} if isinstance(obs, dict) else np.empty_like(obs)
 
 
-def make_env(env_cfg: Mapping[str, Any], env_fn: Callable[[], Any] | None = None) -> BaseEnv:
+def make_env(
+    env_cfg: Mapping[str, Any], env_fn: Callable[[], Any] | None = None, env_cls: type[BaseEnv] | None = None
+) -> BaseEnv:
     """One env as ``env_cfg`` describes it: ``ENV_REGISTRY.get(env_cfg['type'])(env_cfg)`` (or
-    ``adapt_env(env_fn())``), observing what ``env_cfg['obs_type']`` asks for (:mod:`ding_lite.envs.pixels`),
-    rewarded by the classifier ``env_cfg['reward_classifier']`` names, if any (:mod:`ding_lite.reward.wrapper`)."""
-    env = adapt_env(env_fn()) if env_fn is not None else ENV_REGISTRY.get(str(env_cfg.get("type", "")))(env_cfg)
+    ``env_cls(env_cfg)``, or ``adapt_env(env_fn())``), observing what ``env_cfg['obs_type']`` asks for
+    (:mod:`ding_lite.envs.pixels`), rewarded by the classifier ``env_cfg['reward_classifier']`` names, if any
+    (:mod:`ding_lite.reward.wrapper`)."""
+    if env_fn is not None:
+        env = adapt_env(env_fn())
+    else:
+        env = (env_cls or ENV_REGISTRY.get(str(env_cfg.get("type", ""))))(env_cfg)
     env = with_obs_type(env, env_cfg)
     if (env_cfg.get("reward_classifier") or {}).get("pretrained_path"):
         from ding_lite.reward.wrapper import with_reward_classifier  # torch is imported only when it is used
@@ -269,11 +295,10 @@ def make_env_manager(
 
     Envs come from :func:`make_env`: ``ENV_REGISTRY.get(env_cfg['type'])(env_cfg)``, or
     ``adapt_env(env_fn())`` when ``env_fn`` is given (then ``env_cfg['type']`` is not needed), wrapped for
-    ``env_cfg['obs_type']``. Unknown type names raise :class:`~ding_lite.utils.registry.UnknownNameError`
-    listing the known ones.
+    ``env_cfg['obs_type']``; the manager type decides where (``build``: here, or in worker processes).
+    Unknown type names raise :class:`~ding_lite.utils.registry.UnknownNameError` listing the known ones.
     """
     if env_num < 1:
         raise ValueError(f"env_num must be >= 1, got {env_num}")
     manager_cls = ENV_MANAGER_REGISTRY.get(str(manager_cfg.get("type", "base")))
-    envs = [make_env(env_cfg, env_fn) for _ in range(env_num)]
-    return manager_cls(envs, manager_cfg)
+    return manager_cls.build(env_cfg, manager_cfg, env_num, env_fn)

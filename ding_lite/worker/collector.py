@@ -11,6 +11,13 @@ collection after the random warm-up asks it, every step, which envs the controll
 the controller's action, and the transition stores that executed action with ``is_intervention`` True.
 Each such collect logs ``collector_step/intervention_rate`` (intervened env steps / env steps of the
 collect) and ``collector_step/intervention_count`` (intervened steps of the whole run) over env_step.
+
+Envs in worker processes (``env_manager.type='subprocess'``) can have an episode dropped when their worker
+fails (``VecStep.dropped``): that step never happened, so it is neither counted in ``env_step`` nor stored,
+and the episode's return is not logged. Off-policy, the dropped env's n-step windows still waiting for
+later rewards are discarded (with ``nstep=1`` there are none); on-policy, the rollout ends the episode there
+as a terminal step with reward 0 (one sample per failure). The manager's failure counters are logged
+beside the others (``env_restarts``, ``env_dropped_episodes``).
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ding_lite.data.nstep import NStepTransitions
-from ding_lite.envs import VectorEnvManager
+from ding_lite.envs import VecStep, VectorEnvManager
 from ding_lite.policy.base import Policy
 from ding_lite.utils.log import ExperimentLogger
-from ding_lite.utils.obs import obs_from_state, stack_obs
+from ding_lite.utils.obs import Obs, obs_from_state, stack_obs, take
 
 if TYPE_CHECKING:
     from ding_lite.intervention.session import Intervention
@@ -103,12 +110,13 @@ class SampleCollector:
 
     def _step(self, action: np.ndarray, intervened: np.ndarray | None = None) -> Any:
         step = self.env.step(action)
-        self.env_step += self.env.env_num
-        self._window_steps += self.env.env_num
+        happened = self.env.env_num - int(step.dropped.sum())
+        self.env_step += happened
+        self._window_steps += happened
         self._record(step)
         self._obs = step.obs
         if self.intervention is not None:
-            self.intervention.advance(intervened, step.done)
+            self.intervention.advance(intervened, step.done | step.dropped)
         return step
 
     def collect_rollout(self, n_sample: int, train_iter: int) -> dict[str, Any]:
@@ -124,7 +132,7 @@ class SampleCollector:
             obs_list.append(obs)
             act_list.append(action)
             rew_list.append(step.reward)
-            done_list.append(step.done)
+            done_list.append(step.done | step.dropped)
             next_list.append(step.next_obs)
         self.maybe_log(train_iter)
         return {
@@ -156,7 +164,7 @@ class SampleCollector:
                     intervened_steps += int(flags.sum())
             step = self._step(action, flags)
             done_steps += self.env.env_num
-            ready = nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated, flags)
+            ready = _add_real_steps(nstep, obs, action, step, flags)
             if ready is not None:
                 out.append(ready)
         if intervention is not None:
@@ -191,6 +199,7 @@ class SampleCollector:
             "total_episode_count": float(self.episode_count),
         }
         values.update({f"{key}_mean": float(np.mean(extra)) for key, extra in self._extras.items() if extra})
+        values.update(self.env.failure_counts())
         for key, value in values.items():
             self.logger.scalar(f"collector_iter/{key}", value, train_iter)
             self.logger.scalar(f"collector_step/{key}", value, self.env_step)
@@ -206,3 +215,22 @@ class SampleCollector:
         self._extras.clear()
         self._window_steps = 0
         self._window_start = time.perf_counter()
+
+
+def _add_real_steps(
+    nstep: NStepTransitions, obs: Obs, action: np.ndarray, step: VecStep, flags: np.ndarray | None
+) -> dict[str, Any] | None:
+    """``nstep.add`` of one step, leaving out the envs whose step was dropped (module docstring)."""
+    dropped = step.dropped
+    if not dropped.any():
+        return nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated, flags)
+    rows = np.flatnonzero(dropped)
+    for i in rows:  # NStepTransitions keeps each env's open windows in _pending; it has no public way to drop them
+        nstep._pending[i].clear()
+    batch = nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated, flags)
+    for i in rows:  # with nstep > 1 the dropped step waits alone in its window (done is False): forget it too
+        nstep._pending[i].clear()
+    if batch is None or nstep.nstep > 1:
+        return batch
+    keep = ~dropped  # nstep == 1: one row per env, in env order
+    return {key: take(value, keep) for key, value in batch.items()}
