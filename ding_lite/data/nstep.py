@@ -87,6 +87,11 @@ class NStepTransitions:
                 batch["is_intervention"] = np.asarray([t[6] for t in out], dtype=bool)
         return batch
 
+    def forget(self, envs: Any) -> None:
+        """Drop the open windows of ``envs`` (an env whose episode was dropped by its manager)."""
+        for env in envs:
+            self._pending[int(env)].clear()
+
     def state_dict(self) -> dict[str, Any]:
         """Steps waiting for their window to fill, per env (float32 observations as lists of floats); the
         intervened flag only when ``flagged``, so runs without interventions keep their checkpoint layout."""

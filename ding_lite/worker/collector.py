@@ -225,11 +225,9 @@ def _add_real_steps(
     if not dropped.any():
         return nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated, flags)
     rows = np.flatnonzero(dropped)
-    for i in rows:  # NStepTransitions keeps each env's open windows in _pending; it has no public way to drop them
-        nstep._pending[i].clear()
+    nstep.forget(rows)  # the episode's open windows never end
     batch = nstep.add(obs, action, step.reward, step.done, step.next_obs, step.truncated, flags)
-    for i in rows:  # with nstep > 1 the dropped step waits alone in its window (done is False): forget it too
-        nstep._pending[i].clear()
+    nstep.forget(rows)  # with nstep > 1 the dropped step waits alone in its window (done is False): forget it too
     if batch is None or nstep.nstep > 1:
         return batch
     keep = ~dropped  # nstep == 1: one row per env, in env order
