@@ -46,6 +46,8 @@ ARMS: dict[str, tuple[str, str]] = {
     "no_bc_pretrain": ("reacher_sac_priors_config.py", "main_config.policy.pop('bc_pretrain')\n"),
     "no_demos": ("reacher_sac_priors_config.py",
                  "main_config.policy.pop('offline_dataset')\nmain_config.policy.random_collect_size = 2000\n"),
+    "demos_only": ("reacher_sac_priors_config.py",
+                   "main_config.env.pop('reward_classifier')\nmain_config.policy.pop('bc_pretrain')\n"),
     "interventions": ("reacher_sac_priors_config.py", INTERVENTION),
     "no_classifier_interventions": ("reacher_sac_priors_config.py",
                                     "main_config.env.pop('reward_classifier')\n" + INTERVENTION),
