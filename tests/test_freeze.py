@@ -112,3 +112,24 @@ def test_freeze_prefix_matching_nothing_is_a_config_error(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="'encodr'"):
         train_frozen(tmp_path, "cartpole_dqn", ["encodr"], serial_pipeline)
+
+
+def test_freeze_vision_encoder_keeps_the_pixel_convolutions_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LeRobot's key: the conv layers of SAC's pixel encoders stay bit-identical; their FC layers and the heads
+    train. A model without pixel encoders has nothing to freeze and trains as before."""
+    from test_pixels import small_run
+
+    monkeypatch.chdir(tmp_path)
+    main, create = small_run("pendulum_sac", "pixels_state", 3, random_collect_size=64, learn=dict(batch_size=32))
+    main["policy"]["freeze_vision_encoder"] = True
+    policy = serial_pipeline((main, create), 0, max_train_iter=20, quiet=True)
+    start = torch.load(tmp_path / "pendulum_sac_pixels_state" / "ckpt" / "iteration_10.pth.tar", weights_only=True)
+    final = torch.load(tmp_path / "pendulum_sac_pixels_state" / "ckpt" / "iteration_20.pth.tar", weights_only=True)
+    convs = [k for k in final["model"] if k.startswith(("actor_encoder.conv.", "critic_encoder.conv."))]
+    assert len(convs) == 12
+    for key in convs:
+        assert torch.equal(final["model"][key], start["model"][key]), key
+    assert not torch.equal(final["model"]["actor_encoder.init.weight"], start["model"]["actor_encoder.init.weight"])
+    assert all(not p.requires_grad for n, p in policy.model.named_parameters() if n.startswith("actor_encoder.conv"))

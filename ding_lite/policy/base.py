@@ -63,10 +63,14 @@ class Policy:
         self._cfg = cfg
         self._model = model if model is not None else self._create_model(cfg["model"])
         self.rng = np.random.default_rng(0)
-        self.frozen_parameters = weights.freeze(self._model, list(cfg.get("freeze") or []))
+        self.frozen_parameters = weights.freeze(self._model, self.freeze_prefixes())
         self._init_learn()
         self._init_collect()
         self._init_eval()
+
+    def freeze_prefixes(self) -> list[str]:
+        """Module-name prefixes whose parameters are not trained: ``policy.freeze``."""
+        return [str(p) for p in self._cfg.get("freeze") or []]
 
     # --- to be provided by subclasses -----------------------------------------------------------
     def _create_model(self, model_cfg: Mapping[str, Any]) -> nn.Module:

@@ -59,6 +59,9 @@ class SACPolicy(Policy):
         load_path="",
         # start model.obs_encoder from a BC model: dict(pretrained_path=<pretrained_model/>, policy_type='act'|'bc')
         bc_pretrain=None,
+        # LeRobot's key: keep the pixel encoders' convolutions fixed (LeRobot's default True suits its pretrained
+        # vision backbones; ding_lite's conv encoders start random, so False). No pixel encoder: nothing to freeze.
+        freeze_vision_encoder=False,
         learn=dict(
             update_per_collect=1,
             batch_size=256,
@@ -98,6 +101,13 @@ class SACPolicy(Policy):
             encoder_hidden_size_list=model_cfg.get("encoder_hidden_size_list"),
             obs_encoder=model_cfg.get("obs_encoder"),
         )
+
+    def freeze_prefixes(self) -> list[str]:
+        """``policy.freeze``, plus the pixel encoders' convolutions with ``freeze_vision_encoder``."""
+        prefixes = super().freeze_prefixes()
+        if self._cfg.get("freeze_vision_encoder") and self._model.encoded:
+            prefixes += [p for p in ("actor_encoder.conv", "critic_encoder.conv") if p not in prefixes]
+        return prefixes
 
     def sync_targets(self) -> None:
         self._target_model.load_state_dict(self._model.state_dict())
