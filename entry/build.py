@@ -201,10 +201,14 @@ def build_experiment(
     controller callable (:mod:`ding_lite.intervention.controller`) instead of one named by the config."""
     stop_request = StopRequest()
     stop_request.install()  # from here on SIGTERM/SIGINT ask for a checkpoint and a clean stop
+    made: list[Path] = []  # the experiment directory, once made
     try:
-        exp = _build(input_cfg, seed, env_fn, model, quiet, source, on_policy, intervention)
+        exp = _build(input_cfg, seed, env_fn, model, quiet, source, on_policy, intervention, made)
     except BaseException:
         stop_request.uninstall()
+        for path in made:  # a run that failed before writing anything leaves no directory: a rerun keeps its name
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only an empty directory goes
         raise
     exp.stop_request = stop_request
     return exp
@@ -219,6 +223,7 @@ def _build(
     source: str | None,
     on_policy: bool | None,
     intervention: Controller | None = None,
+    made: list[Path] | None = None,
 ) -> Experiment:
     main, create, source = load_input_config(input_cfg, source)
     prefer_pretrained_over_resume(main)
@@ -226,6 +231,8 @@ def _build(
     check_config(cfg, on_policy)
     resume = bool(cfg.policy.learn.resume_training)
     cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
+    if made is not None:
+        made.append(Path(cfg.exp_name))
     seed_everything(seed)
     single_thread_compute()
     env_cfg, policy_cfg = cfg.env, cfg.policy

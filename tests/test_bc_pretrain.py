@@ -201,3 +201,23 @@ def test_an_unfrozen_bc_encoder_is_trained_by_the_critic(tmp_path: Path, monkeyp
         assert not torch.equal(final["model"][mine], act[theirs])
         # 12 updates at lr 3e-4 move each weight by at most about 12 * 3e-4 (Adam's step is about lr)
         assert float((final["model"][mine] - act[theirs]).abs().max()) < 12 * 3e-4 * 1.5
+
+
+def test_a_missing_bc_model_is_named_and_leaves_no_experiment_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ding_lite.entry import serial_pipeline
+
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "missing.py"
+    config.write_text(
+        "main_config = dict(exp_name='missing', env=dict(env_id='Reacher-v5', collector_env_num=1,\n"
+        "    evaluator_env_num=1, n_evaluator_episode=1),\n"
+        "  policy=dict(bc_pretrain=dict(pretrained_path='nowhere/pretrained_model'),\n"
+        "    model=dict(obs_shape=10, action_shape=2,\n"
+        f"      obs_encoder=dict(features={REACHER_FEATURES!r}, latent_dim=64))))\n"
+        "create_config = dict(env=dict(type='gymnasium'), policy=dict(type='sac'))\n"
+    )
+    with pytest.raises(ConfigError, match="pretrained_path 'nowhere/pretrained_model' is not a folder"):
+        serial_pipeline(str(config), 0, quiet=True)
+    assert not (tmp_path / "missing").exists()  # a rerun after the fix gets the name, not a time-suffixed one
