@@ -371,6 +371,22 @@ def test_torch_backend_stop_mid_cycle_then_resume_equals_straight_run(algo: Algo
     assert_identical(straight_dir / EXP, parts_dir / EXP, n)
 
 
+def straight_and_resumed(tmp_path: Path, config: Path, n: int, half: int) -> tuple[Path, Path]:
+    """``ding -m serial`` for ``n`` iterations in <tmp>/straight, and for ``half`` then resumed to ``n`` in
+    <tmp>/parts; the two directories."""
+    straight_dir, parts_dir = tmp_path / "straight", tmp_path / "parts"
+    straight_dir.mkdir()
+    parts_dir.mkdir()
+    common = ["-m", "serial", "-c", str(config), "-s", "0"]
+    for proc in ding_many(
+        [([*common, "--train-iter", str(n)], straight_dir), ([*common, "--train-iter", str(half)], parts_dir)]
+    ):
+        check_ok(proc)
+    proc = check_ok(ding(*common, "--train-iter", str(n), "--resume", cwd=parts_dir))
+    assert resumed_from(proc.stderr)[1] == half
+    return straight_dir, parts_dir
+
+
 # --- SAC with demonstrations in an offline buffer ----------------------------------------------------------
 def test_sac_with_an_offline_dataset_stopped_mid_cycle_then_resumed_equals_straight_run(tmp_path: Path) -> None:
     """``policy.offline_dataset``: the offline buffer and its sampler are in every checkpoint, so a run with
@@ -393,17 +409,8 @@ def test_sac_with_an_offline_dataset_stopped_mid_cycle_then_resumed_equals_strai
         f"main_config.policy.offline_dataset = dict(root={str(tmp_path / 'demos')!r}, ratio=0.5)"
     )
     config = write_config(tmp_path / "sac_offline.py", sac_base, save_every=20, eval_freq=40, log_every=10, edits=edits)
-    straight_dir, parts_dir = tmp_path / "straight", tmp_path / "parts"
-    straight_dir.mkdir()
-    parts_dir.mkdir()
-    common = ["-m", "serial", "-c", str(config), "-s", "0"]
-    for proc in ding_many(
-        [([*common, "--train-iter", str(n)], straight_dir), ([*common, "--train-iter", str(half)], parts_dir)]
-    ):
-        check_ok(proc)
     assert half % cycle != 0
-    proc = check_ok(ding(*common, "--train-iter", str(n), "--resume", cwd=parts_dir))
-    assert resumed_from(proc.stderr)[1] == half
+    straight_dir, parts_dir = straight_and_resumed(tmp_path, config, n, half)
     offline = load(ckpt_dir(parts_dir / EXP) / f"iteration_{n}.pth.tar")["ding_lite"]["offline_buffer"]
     assert offline["size"] == 398  # 2 x 200 frames; the final ones have no next observation (ignore_done=True)
     assert_identical(straight_dir / EXP, parts_dir / EXP, n)
@@ -425,17 +432,8 @@ def test_sac_with_an_intervention_controller_stopped_mid_cycle_then_resumed_equa
         "    when=dict(rule='action_distance', threshold=0.5, max_per_episode=8))"
     )
     config = write_config(tmp_path / "sac_hil.py", sac_base, save_every=20, eval_freq=40, log_every=10, edits=edits)
-    straight_dir, parts_dir = tmp_path / "straight", tmp_path / "parts"
-    straight_dir.mkdir()
-    parts_dir.mkdir()
-    common = ["-m", "serial", "-c", str(config), "-s", "0"]
-    for proc in ding_many(
-        [([*common, "--train-iter", str(n)], straight_dir), ([*common, "--train-iter", str(half)], parts_dir)]
-    ):
-        check_ok(proc)
     assert half % cycle != 0
-    proc = check_ok(ding(*common, "--train-iter", str(n), "--resume", cwd=parts_dir))
-    assert resumed_from(proc.stderr)[1] == half
+    straight_dir, parts_dir = straight_and_resumed(tmp_path, config, n, half)
     extras = load(ckpt_dir(parts_dir / EXP) / f"iteration_{n}.pth.tar")["ding_lite"]
     assert extras["offline_buffer"]["size"] == extras["collector"]["intervention"]["total"] > 0
     assert_identical(straight_dir / EXP, parts_dir / EXP, n)

@@ -176,6 +176,28 @@ class BaseEnv(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot load a state (supports_state is False)")
 
 
+class EnvWrapper(BaseEnv):
+    """An env around ``env`` (observation types, a reward classifier): rendering, action units and closing are
+    the wrapped env's; subclasses change what they wrap."""
+
+    def __init__(self, env: BaseEnv) -> None:
+        super().__init__(env.cfg)
+        self.env = env
+        self.fps = env.fps
+
+    def render_rgb(self, size: int) -> np.ndarray:
+        return self.env.render_rgb(size)
+
+    def native_action(self, actions: np.ndarray) -> np.ndarray:
+        return self.env.native_action(actions)
+
+    def input_action_bounds(self) -> tuple[float, float] | None:
+        return self.env.input_action_bounds()
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's bit-generator state as plain python data (ints, str, nested dicts)."""
     return _plain(rng.bit_generator.state)  # type: ignore[no-any-return,unused-ignore]

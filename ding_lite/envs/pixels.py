@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ding_lite.envs.base import BaseEnv, EnvSpec, StepResult
+from ding_lite.envs.base import BaseEnv, EnvSpec, EnvWrapper, StepResult
 
 DEFAULT_IMAGE_SIZE = 64
 
@@ -40,7 +40,7 @@ def render_problem(env_cls: type[BaseEnv], cfg: Mapping[str, Any], source: str) 
     )
 
 
-class PixelObservation(BaseEnv):
+class PixelObservation(EnvWrapper):
     """``env`` observed through its rendered frames (module docstring); everything else is delegated."""
 
     supports_state: ClassVar[bool] = False
@@ -48,11 +48,9 @@ class PixelObservation(BaseEnv):
     def __init__(self, env: BaseEnv, obs_type: str, image_size: int) -> None:
         if obs_type not in ("pixels", "pixels_state"):
             raise ValueError(f"obs_type must be 'pixels' or 'pixels_state', got {obs_type!r}")
-        super().__init__(env.cfg)
-        self.env = env
+        super().__init__(env)
         self.obs_type = obs_type
         self.image_size = int(image_size)
-        self.fps = env.fps
         self._spec: EnvSpec | None = None
 
     @property
@@ -86,18 +84,6 @@ class PixelObservation(BaseEnv):
     def step(self, action: Any) -> StepResult:
         obs, reward, terminated, truncated = self.env.step(action)
         return self._observe(obs), reward, terminated, truncated
-
-    def render_rgb(self, size: int) -> np.ndarray:
-        return self.env.render_rgb(size)
-
-    def native_action(self, actions: np.ndarray) -> np.ndarray:
-        return self.env.native_action(actions)
-
-    def input_action_bounds(self) -> tuple[float, float] | None:
-        return self.env.input_action_bounds()
-
-    def close(self) -> None:
-        self.env.close()
 
 
 class StatefulPixelObservation(PixelObservation):

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ding_lite.envs.base import BaseEnv, EnvSpec, StepResult
+from ding_lite.envs.base import BaseEnv, EnvSpec, EnvWrapper, StepResult
 from ding_lite.errors import ConfigError
 from ding_lite.reward.classifier import ClassifierSpec, RewardClassifierModel, load_folder
 from ding_lite.utils.obs import take
@@ -95,19 +95,18 @@ class ObservationReader:
         return state_tensor, torch.from_numpy(np.asarray(frame)).float()[None] / 255.0
 
 
-class RewardClassifierEnv(BaseEnv):
+class RewardClassifierEnv(EnvWrapper):
     """``env`` with its reward replaced by the classifier's verdict (module docstring); the rest delegated."""
 
     supports_state: ClassVar[bool] = False
 
     def __init__(self, env: BaseEnv, classifier: RewardClassifierModel, reader: ObservationReader,
                  settings: Mapping[str, Any]) -> None:  # fmt: skip
-        super().__init__(env.cfg)
-        self.env, self.classifier, self.reader = env, classifier, reader
+        super().__init__(env)
+        self.classifier, self.reader = classifier, reader
         self.success_threshold = float(settings["success_threshold"])
         self.success_reward = float(settings["success_reward"])
         self.terminate_on_success = bool(settings["terminate_on_success"])
-        self.fps = env.fps
         self._env_return, self._successes = 0.0, 0
         self.last_episode_extras: dict[str, float] | None = None  # of the episode that ended last
 
@@ -151,18 +150,6 @@ class RewardClassifierEnv(BaseEnv):
                                         "classifier_success": float(self._successes > 0),
                                         "classifier_success_steps": float(self._successes)}  # fmt: skip
         return obs, self.success_reward if success else 0.0, terminated, bool(truncated)
-
-    def render_rgb(self, size: int) -> np.ndarray:
-        return self.env.render_rgb(size)
-
-    def native_action(self, actions: np.ndarray) -> np.ndarray:
-        return self.env.native_action(actions)
-
-    def input_action_bounds(self) -> tuple[float, float] | None:
-        return self.env.input_action_bounds()
-
-    def close(self) -> None:
-        self.env.close()
 
 
 class StatefulRewardClassifierEnv(RewardClassifierEnv):
