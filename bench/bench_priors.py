@@ -1,22 +1,29 @@
-"""SAC on Reacher-v5 from scratch against SAC with priors (issue 12's claim), and an ablation.
+"""SAC from scratch against SAC with priors (issue 12's claim), and an ablation, on Reacher-v5 (state) or on
+pendulum from 32x32 frames and state (``--task pendulum_pixels``).
 
-Usage: .venv/bin/python bench/bench_priors.py --work /tmp/priors [--seeds 0 1 2] [--env-step 15000] [--jobs 2]
-                                              [--target -7.0] [--arms scratch all ...]
+Usage: .venv/bin/python bench/bench_priors.py --work /tmp/priors [--task reacher] [--seeds 0 1 2]
+                                              [--env-step N] [--jobs 2] [--target V] [--arms scratch all ...]
 
-1. In ``--work``, with the Reacher demonstrations of tests/fixtures/lerobot/reacher_expert at
+1. Reacher: in ``--work``, with the Reacher demonstrations of tests/fixtures/lerobot/reacher_expert at
    datasets/reacher_expert, it trains the ACT (dizoo_configs/reacher_act_config.py) whose encoder SAC starts
    from and the reward classifier (dizoo_configs/reacher_reward_classifier_config.py), each once.
+   Pendulum from pixels: it records 30 demonstrations of the DI-engine pendulum SAC fixture
+   (tests/fixtures/di-engine, greedy, acting on the state) with 32x32 frames and the state at
+   datasets/pendulum_pixels_expert, then trains the BC model whose convolutions start SAC's conv encoders
+   (dizoo_configs/pendulum_pixels_bc_config.py) and the reward classifier on frames and state
+   (dizoo_configs/pendulum_pixels_reward_classifier_config.py).
 2. It runs every arm with every seed for ``--env-step`` env steps (``ding -m serial``), ``--jobs`` at a time.
    A run whose result.json exists is not run again, so the bench can be stopped and started.
 3. ``ding plot`` draws the env's own return (evaluator_step/env_reward_mean: Reacher's reward, also under the
    reward classifier) against env steps and prints, per arm, the median over seeds of the env steps at which
    the evaluation first reached ``--target``.
 
-The arms are edits of dizoo_configs/reacher_sac_priors_config.py (all priors), except ``scratch``, which is
-dizoo_configs/reacher_sac_config.py (DI-engine's SAC: an MLP, 2,000 random warm-up steps).
+The arms are edits of the task's priors config (all priors: dizoo_configs/reacher_sac_priors_config.py,
+pendulum_pixels_sac_priors_config.py), except ``scratch``: dizoo_configs/reacher_sac_config.py (DI-engine's
+SAC: an MLP, 2,000 random warm-up steps) or pendulum_pixels_sac_config.py (1,000).
 ``interventions`` (all priors) and ``no_classifier_interventions`` add the ding_lite Reacher SAC expert
 (tests/fixtures/ding_lite/reacher_sac_expert) as an intervening controller: it acts where its action is more
-than 0.5 (L2) from the agent's, at most 10 steps an episode. Env steps, not
+than 0.5 (L2) from the agent's, at most 10 steps an episode (Reacher only). Env steps, not
 seconds, are compared, so runs may share the CPU.
 """
 
@@ -26,41 +33,60 @@ import argparse
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DING = str(Path(sys.executable).parent / "ding")
 CONFIGS = REPO / "dizoo_configs"
 DEMOS = REPO / "tests" / "fixtures" / "lerobot" / "reacher_expert"
+PENDULUM_EXPERT = REPO / "tests" / "fixtures" / "di-engine" / "pendulum_sac_seed0_best.pth.tar"
 TAG = "evaluator_step/env_reward_mean"
 
 EXPERT = REPO / "tests" / "fixtures" / "ding_lite" / "reacher_sac_expert" / "pretrained_model"
 INTERVENTION = (f"main_config.policy.intervention = dict(pretrained_path={str(EXPERT)!r}, "
                 "when=dict(rule='action_distance', threshold=0.5, max_per_episode=10))\n")  # fmt: skip
 
-# arm -> (base config, Python lines editing its main_config)
+# arm -> (base config, Python lines editing its main_config); {base}: the task's configs' name
 ARMS: dict[str, tuple[str, str]] = {
-    "scratch": ("reacher_sac_config.py", ""),
-    "all": ("reacher_sac_priors_config.py", ""),
-    "no_classifier": ("reacher_sac_priors_config.py", "main_config.env.pop('reward_classifier')\n"),
-    "no_bc_pretrain": ("reacher_sac_priors_config.py", "main_config.policy.pop('bc_pretrain')\n"),
-    "no_demos": ("reacher_sac_priors_config.py",
+    "scratch": ("{base}_config.py", ""),
+    "all": ("{base}_priors_config.py", ""),
+    "no_classifier": ("{base}_priors_config.py", "main_config.env.pop('reward_classifier')\n"),
+    "no_bc_pretrain": ("{base}_priors_config.py", "main_config.policy.pop('bc_pretrain')\n"),
+    "no_demos": ("{base}_priors_config.py",
                  "main_config.policy.pop('offline_dataset')\nmain_config.policy.random_collect_size = 2000\n"),
-    "demos_only": ("reacher_sac_priors_config.py",
+    "demos_only": ("{base}_priors_config.py",
                    "main_config.env.pop('reward_classifier')\nmain_config.policy.pop('bc_pretrain')\n"),
-    "interventions": ("reacher_sac_priors_config.py", INTERVENTION),
-    "no_classifier_interventions": ("reacher_sac_priors_config.py",
+    "interventions": ("{base}_priors_config.py", INTERVENTION),
+    "no_classifier_interventions": ("{base}_priors_config.py",
                                     "main_config.env.pop('reward_classifier')\n" + INTERVENTION),
 }  # fmt: skip
 
 
-def write_arm_config(work: Path, arm: str, seed: int) -> Path:
+@dataclass(frozen=True)
+class Task:
+    base: str  # dizoo_configs/<base>_config.py is scratch, <base>_priors_config.py every prior
+    arms: tuple[str, ...]  # run by default
+    env_step: int
+    target: float  # the env's own return, set before any run with priors
+    title: str
+
+
+TASKS = {
+    "reacher": Task("reacher_sac", tuple(ARMS), 15000, -7.0, "Reacher-v5 SAC"),
+    "pendulum_pixels": Task("pendulum_pixels_sac", ("scratch", "all", "no_classifier", "demos_only"), 30000,
+                            -250.0, "pendulum from 32x32 frames and state, SAC"),
+}  # fmt: skip
+
+
+def write_arm_config(work: Path, task: Task, arm: str, seed: int) -> Path:
     base, edits = ARMS[arm]
     path = work / f"{arm}_seed{seed}_config.py"
     path.write_text(
-        f"import runpy\n\n_base = runpy.run_path({str(CONFIGS / base)!r})\n"
+        f"import runpy\n\n_base = runpy.run_path({str(CONFIGS / base.format(base=task.base))!r})\n"
         "main_config, create_config = _base['main_config'], _base['create_config']\n"
-        f"main_config.exp_name = 'reacher_sac_{arm}_seed{seed}'\n" + edits
+        f"main_config.exp_name = '{task.base}_{arm}_seed{seed}'\n" + edits
     )
     return path
 
@@ -71,21 +97,50 @@ def ding(work: Path, *args: str) -> None:
         raise SystemExit(f"ding {' '.join(args)} failed in {work}:\n{proc.stderr[-3000:]}")
 
 
-def prepare(work: Path) -> None:
+def trained(work: Path, config: str) -> None:
+    """``ding -m bc`` on ``dizoo_configs/<config>_config.py`` in ``work``, unless its export exists."""
+    if not (work / f"{config}_seed0" / "checkpoints" / "best" / "pretrained_model").is_dir():
+        ding(work, "-m", "bc", "-c", str(CONFIGS / f"{config}_config.py"), "-s", "0")
+
+
+def prepare(work: Path, task: str) -> None:
     (work / "datasets").mkdir(parents=True, exist_ok=True)
+    if task == "pendulum_pixels":
+        record_pendulum_pixels(work / "datasets" / "pendulum_pixels_expert")
+        trained(work, "pendulum_pixels_bc")
+        trained(work, "pendulum_pixels_reward_classifier")
+        return
     link = work / "datasets" / "reacher_expert"
     if not link.exists():
         link.symlink_to(DEMOS)
     if not (work / "reacher_act_seed0" / "checkpoints" / "last" / "pretrained_model").is_dir():
         ding(work, "-m", "bc", "-c", str(CONFIGS / "reacher_act_config.py"), "-s", "0")
-    if not (work / "reacher_reward_classifier_seed0" / "checkpoints" / "best" / "pretrained_model").is_dir():
-        ding(work, "-m", "bc", "-c", str(CONFIGS / "reacher_reward_classifier_config.py"), "-s", "0")
+    trained(work, "reacher_reward_classifier")
 
 
-def run_arm(work: Path, arm: str, seed: int, env_step: int) -> Path:
-    exp = work / f"reacher_sac_{arm}_seed{seed}"
+def record_pendulum_pixels(out: Path, episodes: int = 30) -> None:
+    """``episodes`` demonstrations of the DI-engine pendulum SAC expert, acting greedily on the state, recorded
+    from the pixels_state env of dizoo_configs/pendulum_pixels_sac_config.py (frames and state)."""
+    if (out / "meta" / "info.json").exists():
+        return
+    from ding_lite.config import compile_config, read_config
+    from ding_lite.entry.record import record
+    from ding_lite.intervention.controller import acting_policy
+
+    state_cfg = compile_config(read_config(CONFIGS / "pendulum_sac_config.py"), 0, save_cfg=False)
+    expert = acting_policy(PENDULUM_EXPERT, state_cfg.policy).eval_mode
+
+    def on_state(obs: Any) -> Any:
+        return expert.forward(obs["state"])
+
+    record(CONFIGS / "pendulum_pixels_sac_config.py", out, episodes, controller=on_state, task="swing up and hold",
+           seed=100, quiet=True)  # fmt: skip
+
+
+def run_arm(work: Path, task: Task, arm: str, seed: int, env_step: int) -> Path:
+    exp = work / f"{task.base}_{arm}_seed{seed}"
     if not (exp / "result.json").exists():
-        config = write_arm_config(work, arm, seed)
+        config = write_arm_config(work, task, arm, seed)
         ding(work, "-m", "serial", "-c", str(config), "-s", str(seed), "--env-step", str(env_step))
     return exp
 
@@ -93,20 +148,23 @@ def run_arm(work: Path, arm: str, seed: int, env_step: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--task", default="reacher", choices=list(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--env-step", type=int, default=15000)
+    parser.add_argument("--env-step", type=int, default=None, help="per run (default: the task's)")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--target", type=float, default=-7.0)
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--target", type=float, default=None, help="the env's own return (default: the task's)")
+    parser.add_argument("--arms", nargs="+", default=None, choices=list(ARMS))
     args = parser.parse_args()
-    work = args.work.resolve()
-    prepare(work)
-    jobs = [(arm, seed) for arm in args.arms for seed in args.seeds]
+    work, task = args.work.resolve(), TASKS[args.task]
+    env_step = args.env_step or task.env_step
+    target = task.target if args.target is None else args.target
+    prepare(work, args.task)
+    jobs = [(arm, seed) for arm in args.arms or task.arms for seed in args.seeds]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(lambda job: run_arm(work, job[0], job[1], args.env_step), jobs))
-    out = work / "reacher_priors.png"
-    plot = [DING, "plot", *map(str, runs), "--tag", TAG, "--target", str(args.target), "--out", str(out),
-            "--title", f"Reacher-v5 SAC: env's own return, {len(args.seeds)} seeds"]  # fmt: skip
+        runs = list(pool.map(lambda job: run_arm(work, task, job[0], job[1], env_step), jobs))
+    out = work / f"{args.task}_priors.png"
+    plot = [DING, "plot", *map(str, runs), "--tag", TAG, "--target", str(target), "--out", str(out),
+            "--title", f"{task.title}: env's own return, {len(args.seeds)} seeds"]  # fmt: skip
     subprocess.run(plot, check=True)
 
 

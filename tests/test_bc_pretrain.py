@@ -221,3 +221,55 @@ def test_a_missing_bc_model_is_named_and_leaves_no_experiment_directory(
     with pytest.raises(ConfigError, match="pretrained_path 'nowhere/pretrained_model' is not a folder"):
         serial_pipeline(str(config), 0, quiet=True)
     assert not (tmp_path / "missing").exists()  # a rerun after the fix gets the name, not a time-suffixed one
+
+
+def bc_image_folder(tmp_path: Path, image_shape: list[int]) -> tuple[Path, Any]:
+    from safetensors.torch import save_file
+
+    from ding_lite.policy.bc import BCModel
+
+    torch.manual_seed(3)
+    bc = BCModel(3, 1, [32], discrete=False, image_shape=image_shape)
+    folder = tmp_path / "bc_image"
+    folder.mkdir()
+    save_file(bc.state_dict(), str(folder / "model.safetensors"))
+    return folder, bc
+
+
+def test_pixel_sac_starts_both_conv_encoders_from_a_bc_image_model(tmp_path: Path) -> None:
+    from ding_lite.priors.bc_pretrain import bc_pretrain_pixels
+
+    folder, bc = bc_image_folder(tmp_path, [3, 16, 16])
+    model = ContinuousQAC({"image": [3, 16, 16], "state": 3}, 1)
+    untouched = {k: v.clone() for k, v in model.state_dict().items() if ".conv." not in k}
+    report = bc_pretrain_pixels(model.actor_encoder, model.critic_encoder, dict(pretrained_path=str(folder),
+                                                                                policy_type="bc"))  # fmt: skip
+    assert len(report.loaded) == 12  # 3 convolutions x (weight, bias) x 2 encoders
+    for encoder in (model.actor_encoder, model.critic_encoder):
+        for key, tensor in bc.conv.state_dict().items():
+            assert torch.equal(encoder.conv.state_dict()[key], tensor)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in untouched.items())  # nothing else moved
+    # the same features: BC reads frames in [0, 1], SAC's encoder the env's uint8 frames it scales itself
+    frames = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(model.actor_encoder.conv(frames.float() / 255.0), bc.conv(frames.float() / 255.0))
+
+
+def test_pixel_bc_pretrain_refuses_an_act_and_a_bc_model_without_camera(tmp_path: Path) -> None:
+    from ding_lite.policy.bc import BCModel
+    from ding_lite.priors.bc_pretrain import bc_pretrain_pixels
+
+    model = ContinuousQAC({"image": [3, 16, 16], "state": 3}, 1)
+    with pytest.raises(ConfigError, match="ResNet-18 backbone does not fit pixel SAC's conv encoders"):
+        bc_pretrain_pixels(model.actor_encoder, model.critic_encoder, dict(pretrained_path=str(FIXTURE_ACT)))
+    from safetensors.torch import save_file
+
+    (tmp_path / "bc").mkdir()
+    save_file(BCModel(3, 1, [8], discrete=False).state_dict(), str(tmp_path / "bc" / "model.safetensors"))
+    with pytest.raises(ConfigError, match="not a ding_lite BC model with a camera feature"):
+        bc_pretrain_pixels(model.actor_encoder, model.critic_encoder,
+                           dict(pretrained_path=str(tmp_path / "bc"), policy_type="bc"))  # fmt: skip
+    folder, _ = bc_image_folder(tmp_path, [3, 32, 32])  # convolutions do not depend on the frame size
+    report = bc_pretrain_pixels(model.actor_encoder, model.critic_encoder,
+                                dict(pretrained_path=str(folder), policy_type="bc"))  # fmt: skip
+    assert len(report.loaded) == 12

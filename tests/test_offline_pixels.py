@@ -72,3 +72,30 @@ def test_pixels_state_sac_trains_with_demonstrations_in_half_of_every_batch(
     state = torch.load(tmp_path / "pendulum_sac_pixels_state" / "ckpt" / "iteration_20.pth.tar", weights_only=True)
     offline = state["ding_lite"]["offline_buffer"]["data"]
     assert offline["obs"]["image"].dtype == torch.uint8 and offline["obs"]["image"].shape == (398, 3, 16, 16)
+
+
+def test_pixel_sac_with_demonstrations_starts_its_convolutions_from_a_bc_image_model(
+    demos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetensors.torch import save_file
+
+    from ding_lite.policy.bc import BCModel
+
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(5)
+    bc = BCModel(3, 1, [16], discrete=False, image_shape=[3, 16, 16])
+    (tmp_path / "bc").mkdir()
+    save_file(bc.state_dict(), str(tmp_path / "bc" / "model.safetensors"))
+    main, create = small_run("pendulum_sac", "pixels_state", 3, random_collect_size=64, learn=dict(batch_size=32),
+                             bc_pretrain=dict(pretrained_path=str(tmp_path / "bc"), policy_type="bc"),
+                             freeze_vision_encoder=True)  # fmt: skip
+    main["policy"]["offline_dataset"] = dict(root=str(demos), obs_features=["observation.image", "observation.state"])
+    serial_pipeline((main, create), 0, max_train_iter=20, quiet=True)
+    exp = tmp_path / "pendulum_sac_pixels_state"
+    state = torch.load(exp / "ckpt" / "iteration_20.pth.tar", weights_only=True)
+    for net in ("model", "target_model"):  # frozen after 20 updates: still exactly the BC model's, in both
+        for side in ("actor", "critic"):
+            for key, tensor in bc.conv.state_dict().items():
+                assert torch.equal(state[net][f"{side}.0.conv.{key}"], tensor), (net, side, key)
+    report = (exp / "bc_pretrain_report.json").read_text()
+    assert "actor_encoder.conv.0.weight" in report and "critic_encoder.conv.4.bias" in report

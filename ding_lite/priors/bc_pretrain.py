@@ -18,10 +18,16 @@ From an ACT ``pretrained_model/`` folder (ding_lite's or LeRobot's):
 From a ding_lite BC folder (``policy_type='bc'``): the MLP's first Linear, which reads the whole observation,
 and its ``obs_mean``/``obs_std`` -> ``state_encoder``, when the encoder's one feature is the whole observation.
 
+Pixel SAC (``obs_shape`` with an image: no ``obs_encoder``, a conv encoder for the actor and one for the
+critics) starts from a ding_lite BC model with a camera feature: its convolutions ``conv.*`` (the same
+:func:`~ding_lite.model.pixels.conv_stack` layout, on frames in [0, 1] in both) -> ``actor_encoder.conv.*``
+and ``critic_encoder.conv.*``. What follows the convolutions differs (BC appends the normalised state to the
+flat features, SAC the raw state), so it is not copied. ACT's ResNet-18 backbone does not fit these small
+convolutions and is refused with that reason.
+
 The mapping is by name through :func:`ding_lite.checkpoint.partial.partial_load`, which reports what was
 loaded, mismatched, missing (the LayerNorms, which BC models do not have) and left out. Nothing loaded is an
-error, and so is a tensor of the wrong shape (the encoder would start half-initialised). Images (ACT's
-backbone) are not mapped yet.
+error, and so is a tensor of the wrong shape (the encoder would start half-initialised).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ding_lite.checkpoint.partial import LoadReport, partial_load
 from ding_lite.errors import ConfigError
@@ -43,24 +50,47 @@ ENCODER_MODULES = {"observation.state": "state_encoder", "observation.environmen
 
 def bc_pretrain(encoder: ObservationEncoder | None, cfg: Mapping[str, Any]) -> LoadReport:
     """Load the BC model named by ``cfg`` (``pretrained_path``, ``policy_type``) into ``encoder``."""
-    path, kind = str(cfg.get("pretrained_path") or ""), str(cfg.get("policy_type", "act"))
-    if not path:
-        raise ConfigError("policy.bc_pretrain.pretrained_path is empty; give an ACT or BC pretrained_model/ folder")
+    path, kind = _source(cfg)
     if encoder is None:
         raise ConfigError("policy.bc_pretrain needs policy.model.obs_encoder, the SAC encoder it starts")
-    if not Path(path).is_dir():
-        raise ConfigError(f"policy.bc_pretrain.pretrained_path '{path}' is not a folder; give a pretrained_model/")
     if kind == "act":
         state = act_encoder_state(Path(path))
     elif kind == "bc":
         state = bc_encoder_state(Path(path))
     else:
         raise ConfigError(f"policy.bc_pretrain.policy_type is {kind!r}; use 'act' or 'bc'")
-    report = partial_load(encoder, state, source=path, strict=False)
+    return _load(encoder, state, path, "make obs_encoder.latent_dim its dim_model and obs_encoder.features its inputs")
+
+
+def bc_pretrain_pixels(actor_encoder: nn.Module, critic_encoder: nn.Module, cfg: Mapping[str, Any]) -> LoadReport:
+    """Load the convolutions of the BC model named by ``cfg`` into both conv encoders of a pixel SAC."""
+    path, kind = _source(cfg)
+    if kind == "act":
+        raise ConfigError(f"policy.bc_pretrain: '{path}' is an ACT, whose ResNet-18 backbone does not fit pixel "
+                          "SAC's conv encoders; start from a ding_lite BC model with a camera feature "
+                          "(policy_type='bc')")  # fmt: skip
+    if kind != "bc":
+        raise ConfigError(f"policy.bc_pretrain.policy_type is {kind!r}; use 'bc' for pixel observations")
+    conv = bc_conv_state(Path(path))
+    state = {f"{side}.{key}": tensor for side in ("actor_encoder", "critic_encoder") for key, tensor in conv.items()}
+    both = nn.ModuleDict({"actor_encoder": actor_encoder, "critic_encoder": critic_encoder})
+    return _load(both, state, path, "record the BC model's camera frames at the env's image_size")
+
+
+def _source(cfg: Mapping[str, Any]) -> tuple[str, str]:
+    path, kind = str(cfg.get("pretrained_path") or ""), str(cfg.get("policy_type", "act"))
+    if not path:
+        raise ConfigError("policy.bc_pretrain.pretrained_path is empty; give an ACT or BC pretrained_model/ folder")
+    if not Path(path).is_dir():
+        raise ConfigError(f"policy.bc_pretrain.pretrained_path '{path}' is not a folder; give a pretrained_model/")
+    return path, kind
+
+
+def _load(target: nn.Module, state: Mapping[str, torch.Tensor], path: str, advice: str) -> LoadReport:
+    report = partial_load(target, state, source=path, strict=False)
     if report.mismatched or not report.loaded:
         shapes = "; ".join(f"{k} {tuple(a)} there, {tuple(b)} here" for k, a, b in report.mismatched) or "no names fit"
-        raise ConfigError(f"policy.bc_pretrain: '{path}' does not fit the SAC encoder ({shapes}); make "
-                          "obs_encoder.latent_dim its dim_model and obs_encoder.features its inputs")  # fmt: skip
+        raise ConfigError(f"policy.bc_pretrain: '{path}' does not fit the SAC encoder ({shapes}); {advice}")
     return report
 
 
@@ -100,12 +130,28 @@ def bc_encoder_state(folder: Path) -> dict[str, torch.Tensor]:
             "state_encoder_shift": weights["obs_mean"], "state_encoder_scale": weights["obs_std"]}  # fmt: skip
 
 
+def bc_conv_state(folder: Path) -> dict[str, torch.Tensor]:
+    """The ``conv.*`` tensors of a ding_lite BC model with a camera feature."""
+    from safetensors.torch import load_file
+
+    weights = load_file(str(folder / "model.safetensors"))
+    conv = {key: tensor for key, tensor in weights.items() if key.startswith("conv.")}
+    if not conv:
+        raise ConfigError(f"policy.bc_pretrain: '{folder}' is not a ding_lite BC model with a camera feature (no "
+                          "conv.* weights); pixel SAC starts its conv encoders from one")  # fmt: skip
+    return conv
+
+
 def start_policy_from_bc(policy: Any, cfg: Mapping[str, Any], exp_dir: Path) -> LoadReport:
     """``policy.bc_pretrain`` at the start of a new run: load into the policy model's ``encoder``, log the
     report (and write it to ``<exp>/bc_pretrain_report.json``), and copy the result into the target nets."""
     import logging
 
-    report = bc_pretrain(getattr(policy.model, "encoder", None), cfg)
+    model = policy.model
+    if getattr(model, "encoded", False):  # pixel SAC: its conv encoders
+        report = bc_pretrain_pixels(model.actor_encoder, model.critic_encoder, cfg)
+    else:
+        report = bc_pretrain(getattr(model, "encoder", None), cfg)
     logging.getLogger(__name__).info("bc_pretrain:\n%s", report.table())
     exp_dir.mkdir(parents=True, exist_ok=True)
     report.write(exp_dir / "bc_pretrain_report.json")
