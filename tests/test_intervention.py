@@ -101,7 +101,7 @@ def test_state_bounds_intervene_only_outside_the_bounds_and_read_the_state_of_di
 
 def scripted_session(rule: dict[str, Any], env_num: int = 2) -> Intervention:
     return Intervention(lambda obs: np.ones((len(obs), 2), np.float32), build_rule(rule, CONTINUOUS), CONTINUOUS, 2,
-                        env_num, max_per_episode=rule["max_per_episode"])  # fmt: skip
+                        env_num, max_per_episode=rule["max_per_episode"], hold_steps=rule["hold_steps"])  # fmt: skip
 
 
 def run_steps(session: Intervention, dones: list[list[bool]]) -> list[list[bool]]:
@@ -128,6 +128,27 @@ def test_max_per_episode_caps_any_rule_and_the_count_restarts_at_the_episode_end
     dones = [[False, False], [False, False], [True, False], [False, False]]
     assert run_steps(session, dones) == [[True, True], [True, True], [False, False], [True, False]]
     assert session.episode_intervened.tolist() == [1, 2]
+
+
+def test_a_hold_keeps_the_controller_in_control_for_hold_steps_and_ends_with_the_episode() -> None:
+    session = scripted_session(when(rule="budget", steps=1, hold_steps=3))  # the rule fires at each episode start
+    dones = [[False, False], [False, True], [False, False], [False, False], [False, False]]
+    assert run_steps(session, dones) == [
+        [True, True], [True, True], [True, True], [False, True], [False, True]
+    ]  # fmt: skip
+    capped = scripted_session(when(rule="budget", steps=1, hold_steps=3, max_per_episode=2))
+    assert run_steps(capped, [[False, False]] * 4) == [[True, True], [True, True], [False, False], [False, False]]
+    assert capped.hold_left.tolist() == [0, 0]  # a step the agent took ended the hold
+
+
+def test_a_hold_survives_a_state_dict_round_trip_mid_hold() -> None:
+    session = scripted_session(when(rule="budget", steps=1, hold_steps=4))
+    run_steps(session, [[False, False]])
+    fresh = scripted_session(when(rule="budget", steps=1, hold_steps=4))
+    fresh.load_state_dict(json.loads(json.dumps(session.state_dict())))
+    assert run_steps(fresh, [[False, False]] * 4) == run_steps(session, [[False, False]] * 4) == [
+        [True, True], [True, True], [True, True], [False, False]
+    ]  # fmt: skip
 
 
 def test_counters_survive_a_state_dict_round_trip_into_a_fresh_session() -> None:
@@ -399,12 +420,14 @@ def build_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **intervention:
         ({"controller": SCRIPTED, "when": {"rule": "budget", "threshold": 0.2}},
          "when.threshold is set but rule 'budget' does not read it"),
         ({"controller": SCRIPTED, "when": {"rule": "budget"}}, "rule 'budget' needs the steps"),
+        ({"controller": SCRIPTED, "when": {"hold_steps": 0}},
+         "config key 'policy.intervention.when.hold_steps' is 0 .* it must be"),
         ({"controller": SCRIPTED, "when": {"rule": "state_bounds", "indices": [3]}},
          r"when.indices is \[3\]; .* in \[0, 3\)"),
         ({"when": {"rule": "budget", "steps": 3}}, "policy.intervention.when is set but no controller is"),
     ],
     ids=["unknown-rule", "threshold", "import", "format", "function", "action-size", "missing-path", "both",
-         "other-rules-key", "budget-steps", "indices", "no-controller"],
+         "other-rules-key", "budget-steps", "hold-steps", "indices", "no-controller"],
 )  # fmt: skip
 def test_each_configuration_error_is_one_sentence_naming_the_key(
     intervention: dict[str, Any], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

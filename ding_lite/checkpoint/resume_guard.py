@@ -57,6 +57,7 @@ LEGACY_VALUES = {
     "policy.intervention.when.high": [],
     "policy.intervention.when.steps": 0,
     "policy.intervention.when.max_per_episode": None,
+    "policy.intervention.when.hold_steps": 1,
 }
 
 

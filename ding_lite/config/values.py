@@ -93,6 +93,7 @@ RULES = (
     Rule(("policy.intervention.when.threshold",), low=0, low_open=True),
     _at_least(0, "policy.intervention.when.steps"),
     Rule(("policy.intervention.when.max_per_episode",), integer=True, low=1, optional=True),
+    Rule(("policy.intervention.when.hold_steps",), integer=True, low=1),
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {

@@ -16,8 +16,13 @@ True where the controller acts. Rules hold no state; the per-episode counters li
 - ``budget``: the controller acts for the first ``steps`` steps of every episode, then the agent does
   (a guided start).
 
+``hold_steps`` (any rule) is how long the controller keeps control once it has taken over, as a person
+with a gamepad holds it for a stretch: the step where the rule fired and the ``hold_steps - 1`` steps after
+it are the controller's, whatever the rule says then; 1 (the default) decides afresh every step. A hold
+ends early at the episode's end.
+
 ``max_per_episode`` (any rule) caps the intervened steps of each env's episode: once an env's episode has
-had that many, the agent acts until the episode ends, whatever the rule says. None means no cap.
+had that many, the agent acts until the episode ends, whatever the rule or a hold says. None means no cap.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ def when_default_config() -> dict[str, Any]:
         low=[],  # state_bounds: lower bounds, one number or one per index
         high=[],  # state_bounds: upper bounds, one number or one per index
         steps=0,  # budget: the controller acts for this many steps at the start of every episode
+        hold_steps=1,  # any rule: once it takes over, the controller keeps control this many steps (1: each step)
         max_per_episode=None,  # any rule: at most this many intervened steps per env and episode; None: no cap
     )
 

@@ -11,8 +11,8 @@ Each step, for all N envs at once::
 
 State (saved with the collector, so a resumed run decides exactly as an uninterrupted one):
 ``episode_step``, the steps each env's current episode has taken; ``episode_intervened``, how many of them
-the controller took; both are reset to 0 where an episode ends. ``total`` counts the intervened steps of the
-whole run.
+the controller took; ``hold_left``, the steps the controller still holds after this one (``when.hold_steps``);
+all are reset to 0 where an episode ends. ``total`` counts the intervened steps of the whole run.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Intervention:
         env_num: int,
         *,
         max_per_episode: int | None = None,
+        hold_steps: int = 1,
         name: str = "",
     ) -> None:
         self.controller = controller
@@ -57,9 +58,11 @@ class Intervention:
         self.spec = spec
         self.action_shape = action_shape
         self.max_per_episode = max_per_episode
+        self.hold_steps = hold_steps
         self.name = name or getattr(controller, "__qualname__", type(controller).__name__)
         self.episode_step = np.zeros(env_num, dtype=np.int64)
         self.episode_intervened = np.zeros(env_num, dtype=np.int64)
+        self.hold_left = np.zeros(env_num, dtype=np.int64)
         self.total = 0
 
     def decide(self, obs: Obs, agent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +71,7 @@ class Intervention:
         count = len(self.episode_step)
         expert = checked_actions(self.controller(obs), count, self.spec, self.action_shape, repr(self.name))
         flags = np.asarray(self.rule(obs, agent, expert, self.episode_step.copy()), dtype=bool).reshape(count)
+        flags |= self.hold_left > 0
         if self.max_per_episode is not None:
             flags &= self.episode_intervened < self.max_per_episode
         where = flags.reshape(count, *([1] * (agent.ndim - 1)))
@@ -79,25 +83,31 @@ class Intervention:
         if flags is not None:
             self.episode_intervened += flags
             self.total += int(flags.sum())
+            held = np.where(self.hold_left > 0, self.hold_left - 1, self.hold_steps - 1)
+            self.hold_left = np.where(flags, held, 0)  # a step the agent took ends any hold
         ended = np.asarray(done, dtype=bool)
         self.episode_step[ended] = 0
         self.episode_intervened[ended] = 0
+        self.hold_left[ended] = 0
 
     def restart_episodes(self) -> None:
         """Every env starts a new episode (the envs were reset)."""
         self.episode_step[:] = 0
         self.episode_intervened[:] = 0
+        self.hold_left[:] = 0
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "episode_step": self.episode_step.tolist(),
             "episode_intervened": self.episode_intervened.tolist(),
+            "hold_left": self.hold_left.tolist(),
             "total": self.total,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.episode_step = np.asarray(state["episode_step"], dtype=np.int64)
         self.episode_intervened = np.asarray(state["episode_intervened"], dtype=np.int64)
+        self.hold_left = np.asarray(state.get("hold_left", np.zeros_like(self.episode_step)), dtype=np.int64)
         self.total = int(state["total"])
 
 
@@ -121,5 +131,5 @@ def build_intervention(
     cap = when.get("max_per_episode")
     action_shape = int(policy_cfg["model"]["action_shape"])
     log.info("interventions: %s takes over by rule '%s'", name, when["rule"])
-    return Intervention(controller, rule, spec, action_shape, env_num,
+    return Intervention(controller, rule, spec, action_shape, env_num, hold_steps=int(when.get("hold_steps", 1)),
                         max_per_episode=None if cap is None else int(cap), name=name)  # fmt: skip
