@@ -40,10 +40,12 @@ setup(
             "av>=12",
             "gymnasium[mujoco]>=0.29",
             "matplotlib>=3.7",
+            "ray>=2.40",
         ],
         "video": ["av>=12"],  # reading mp4 video features of LeRobot datasets
         "plot": ["matplotlib>=3.7"],  # ding plot
         "mujoco": ["gymnasium[mujoco]>=0.29"],  # Gymnasium's MuJoCo envs (Reacher-v5)
+        "ray": ["ray>=2.40"],  # policy.distributed.engine='ray': collectors as Ray actors (docs/ray.md)
     },
     entry_points={
         "console_scripts": ["ding=ding_lite.console:console_main", "ding-lite=ding_lite.console:console_main"]

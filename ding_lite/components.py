@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ding_lite.actors.config import distributed_default_config
 from ding_lite.config.validate import OpenSection
 from ding_lite.data import BUFFER_REGISTRY
 from ding_lite.data.offline import offline_dataset_default_config
@@ -76,6 +77,7 @@ def default_tree(types: Mapping[str, str]) -> dict[str, Any]:
     if not policy_cls.on_policy and not getattr(policy_cls, "needs_dataset", False):  # RL from a replay buffer
         policy["offline_dataset"] = offline_dataset_default_config()  # demonstrations mixed into every batch
         policy["intervention"] = intervention_default_config()  # a controller taking over; '' controller: off
+        policy["distributed"] = distributed_default_config()  # collectors as Ray actors (docs/ray.md); off by default
     tree = {"exp_name": "default_experiment", "seed": 0, "env": env, "policy": policy}
     if getattr(policy_cls, "needs_dataset", False):  # trained offline (ding -m bc): a dataset section
         tree["dataset"] = dict(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ding_lite.actors.config import engine_of
 from ding_lite.config import compile_config, read_config
 from ding_lite.config.compile import prepare_exp_dir, save_config_files
 from ding_lite.data import BUFFER_REGISTRY, NStepTransitions, ReplayBuffer
@@ -229,6 +230,10 @@ def _build(
     prefer_pretrained_over_resume(main)
     cfg = compile_config((main, create), seed, source=source, save_cfg=False)
     check_config(cfg, on_policy)
+    distributed = engine_of(cfg.policy) == "ray"  # Ray actors step the collector envs, built from the config
+    if distributed and (env_fn is not None or model is not None or intervention is not None):
+        raise ConfigError("policy.distributed.engine='ray' builds envs and models from the config in each actor; "
+                          "pass no env_fn, model or intervention, or unset policy.distributed.engine")  # fmt: skip
     resume = bool(cfg.policy.learn.resume_training)
     cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
     if made is not None:
@@ -236,7 +241,8 @@ def _build(
     seed_everything(seed)
     single_thread_compute()
     env_cfg, policy_cfg = cfg.env, cfg.policy
-    collector_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.collector_env_num), env_fn)
+    collector_env_num = 1 if distributed else int(env_cfg.collector_env_num)  # with Ray: spec checks only
+    collector_env = make_env_manager(env_cfg, env_cfg.manager, collector_env_num, env_fn)
     evaluator_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.evaluator_env_num), env_fn)
     collector_env.seed(seed)
     with contextlib.suppress(RuntimeError):  # an adapted env without spaces knows its spec only after reset()

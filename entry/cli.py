@@ -1,7 +1,7 @@
 """The ``ding`` command (alias ``ding-lite``), DI-engine style.
 
     ding -m serial|serial_onpolicy|eval|bc -c CONFIG.py -s SEED [-s SEED ...]
-         [--train-iter N] [--env-step N] [--load-path CKPT] [--resume]
+         [--train-iter N] [--env-step N] [--load-path CKPT] [--resume] [--ray-address ADDR]
     ding ckpt inspect CKPT [--json]
     ding ckpt verify EXP_DIR
     ding ckpt adapt SRC --config CFG.py --out DST [--exclude ...] [--include ...] [--rename OLD=NEW ...]
@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue the experiment exactly from its newest valid checkpoint"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--ray-address", default=None, help="serial with policy.distributed.engine='ray': the Ray cluster to join"
+    )
     return parser
 
 
@@ -95,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             )
             continue
         pipeline: Any = serial_pipeline if args.mode == "serial" else serial_pipeline_onpolicy
+        ray_address = {"ray_address": args.ray_address} if args.mode == "serial" else {}
         pipeline(
             (run_main, create),
             seed,
@@ -102,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             max_env_step=args.env_step,
             quiet=args.quiet,
             source=source,
+            **ray_address,
         )
     return 0
 
@@ -168,6 +173,8 @@ def _resume_command(args: argparse.Namespace) -> str:
         words += ["--train-iter", str(args.train_iter)]
     if args.env_step != int(1e10):
         words += ["--env-step", str(args.env_step)]
+    if args.ray_address:
+        words += ["--ray-address", args.ray_address]
     return " ".join(shlex.quote(w) for w in [*words, "--resume"])
 
 

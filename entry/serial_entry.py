@@ -8,7 +8,8 @@ from the demonstrations (:mod:`ding_lite.data.mixing`). With an intervention con
 (``policy.intervention``, or a callable as ``intervention=``) the controller takes over where its rule says
 so after the warm-up, and ``exp.store`` also copies those transitions into the offline buffer.
 ``exp.loop['updates_left']`` is the only state between these steps, so a checkpoint written after any
-train iteration resumes the loop exactly where it was.
+train iteration resumes the loop exactly where it was. With ``policy.distributed.engine='ray'`` Ray actors
+collect instead (:mod:`ding_lite.entry.serial_entry_ray`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import torch
 
+from ding_lite.actors.config import engine_of
 from ding_lite.entry.build import ConfigInput, build_experiment
 from ding_lite.intervention.controller import Controller
 from ding_lite.policy import Policy
@@ -34,9 +36,15 @@ def serial_pipeline(
     quiet: bool = False,
     source: str | None = None,
     intervention: Controller | None = None,
+    ray_address: str | None = None,
 ) -> Policy:
     exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source, on_policy=False,
                            intervention=intervention)  # fmt: skip
+    if engine_of(exp.cfg.policy) == "ray":  # collection in Ray actors (docs/ray.md); ray_address: a cluster
+        from ding_lite.entry.serial_entry_ray import serial_loop_ray
+
+        return serial_loop_ray(exp, seed, max_train_iter=max_train_iter, max_env_step=max_env_step,
+                               ray_address=ray_address)  # fmt: skip
     cfg, learner, collector, buffer, nstep = exp.cfg.policy, exp.learner, exp.collector, exp.buffer, exp.nstep
     assert buffer is not None and nstep is not None  # build_experiment checked the policy is off-policy
     exp.start()  # loads the checkpoint, if any; the loop below continues from the restored counters

@@ -28,6 +28,8 @@ HARMLESS = (
     "policy.learn.learner.train_iterations",
     "policy.eval.evaluator.eval_freq",
     "policy.collect.collector.collect_print_freq",
+    "policy.distributed.n_actors",  # a Ray run is not resumed exactly anyway (docs/ray.md)
+    "policy.distributed.weight_push_every_s",
 )
 
 # Keys that checkpoints of earlier ding_lite versions lack, with the behaviour those versions had.
@@ -58,6 +60,9 @@ LEGACY_VALUES = {
     "policy.intervention.when.steps": 0,
     "policy.intervention.when.max_per_episode": None,
     "policy.intervention.when.hold_steps": 1,
+    "policy.distributed.engine": None,
+    "policy.distributed.n_actors": 2,
+    "policy.distributed.weight_push_every_s": 1.0,
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from ding_lite.actors.config import ENGINES, check_ray_config
 from ding_lite.errors import ConfigError
 from ding_lite.intervention.rules import NORMS, RULE_NAMES
 
@@ -94,14 +95,17 @@ RULES = (
     _at_least(0, "policy.intervention.when.steps"),
     Rule(("policy.intervention.when.max_per_episode",), integer=True, low=1, optional=True),
     Rule(("policy.intervention.when.hold_steps",), integer=True, low=1),
+    _at_least(1, "policy.distributed.n_actors"),
+    Rule(("policy.distributed.weight_push_every_s",), low=0),
 )
 
-CHOICES: dict[str, tuple[str, ...]] = {
+CHOICES: dict[str, tuple[str | None, ...]] = {
     "env.obs_type": ("state", "pixels", "pixels_state"),
     "env.manager.context": ("fork", "forkserver", "spawn"),
     "policy.learn.best_by": ("validation", "eval_return"),  # policies trained on a dataset (bc, act)
     "policy.intervention.when.rule": RULE_NAMES,
     "policy.intervention.when.norm": NORMS,
+    "policy.distributed.engine": ENGINES,
 }
 
 
@@ -128,6 +132,7 @@ def check_values(cfg: Mapping[str, Any], source: str) -> None:
                     raise ConfigError(f"config key '{key}' is {value!r} in {source}; it must be {rule.allowed()}")
                 break
     _check_progress(cfg, source)
+    check_ray_config(cfg, source)  # engine='ray': Ray must be importable
 
 
 def _check_progress(cfg: Mapping[str, Any], source: str) -> None:

@@ -173,6 +173,25 @@ class SampleCollector:
         self.maybe_log(train_iter)
         return out
 
+    def take_episodes(self) -> dict[str, Any]:
+        """The episodes finished since the last call or log (``returns``, ``lengths``, ``extras``), leaving the
+        logging window empty: a Ray actor hands them to the learner instead of logging them."""
+        episodes = {"returns": self._returns, "lengths": self._lengths, "extras": self._extras}
+        self._returns, self._lengths, self._extras = [], [], {}
+        return episodes
+
+    def count_remote(self, env_steps: int, episodes: Mapping[str, Any]) -> None:
+        """Count ``env_steps`` and the finished ``episodes`` (as :meth:`take_episodes` gives them) collected by
+        another collector (a Ray actor) as if collected here: ``env_step``, ``episode_count`` and the logging
+        window all include them."""
+        self.env_step += int(env_steps)
+        self._window_steps += int(env_steps)
+        self._returns += [float(value) for value in episodes["returns"]]
+        self._lengths += [int(value) for value in episodes["lengths"]]
+        for key, values in episodes["extras"].items():
+            self._extras.setdefault(str(key), []).extend(float(value) for value in values)
+        self.episode_count += len(episodes["returns"])
+
     def random_action(self) -> np.ndarray:
         """Uniformly random actions for every env (warm-up), drawn from the policy's generator."""
         spec, rng = self.env.spec, self.policy.rng
