@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ding_lite.actors.config import engine_of
+from ding_lite.actors.config import check_ray_config, engine_of
 from ding_lite.config import compile_config, read_config
 from ding_lite.config.compile import prepare_exp_dir, save_config_files
 from ding_lite.data import BUFFER_REGISTRY, NStepTransitions, ReplayBuffer
@@ -230,6 +230,7 @@ def _build(
     prefer_pretrained_over_resume(main)
     cfg = compile_config((main, create), seed, source=source, save_cfg=False)
     check_config(cfg, on_policy)
+    check_ray_config(cfg, source)  # engine='ray' trains with Ray, which must be importable (ding -m eval need not)
     distributed = engine_of(cfg.policy) == "ray"  # Ray actors step the collector envs, built from the config
     if distributed and (env_fn is not None or model is not None or intervention is not None):
         raise ConfigError("policy.distributed.engine='ray' builds envs and models from the config in each actor; "

@@ -25,6 +25,7 @@ import torch
 from resume_helpers import DQN_BASE, EXP, check_ok, ding, load, read_result, scalar_series, write_config
 
 from ding_lite.config import compile_config, read_config
+from ding_lite.entry.build import build_experiment
 from ding_lite.errors import ConfigError
 
 ray = pytest.importorskip("ray")
@@ -173,20 +174,23 @@ def test_actors_collect_with_exactly_the_learners_weights(ray_address: str, tmp_
 # --- 5. without Ray, the key is a one-sentence error ------------------------------------------------------
 def test_without_ray_the_key_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    monkeypatch.chdir(tmp_path)
     main, create = read_config(ray_config(tmp_path))
+    compile_config((main, create), 0, save_cfg=False, source="'train.py'")  # ding -m eval compiles it without Ray
     with pytest.raises(ConfigError) as caught:
-        compile_config((main, create), 0, save_cfg=False, source="'train.py'")
+        build_experiment((main, create), 0, quiet=True, source="'train.py'", on_policy=False)
     assert str(caught.value) == (
         "policy.distributed.engine is 'ray' in 'train.py' but Ray is not installed; pip install 'ding_lite[ray]'"
     )
+    assert not (tmp_path / str(main["exp_name"])).exists()  # refused before the experiment directory is made
 
 
 @pytest.mark.parametrize(
     ("key", "value", "allowed"),
-    [("engine", "'dask'", "one of None, '', 'ray'"), ("n_actors", "0", "an integer >= 1")],
+    [("engine", "dask", "one of None, '', 'ray'"), ("n_actors", 0, "an integer >= 1")],
 )
-def test_distributed_values_are_checked(tmp_path: Path, key: str, value: str, allowed: str) -> None:
+def test_distributed_values_are_checked(tmp_path: Path, key: str, value: Any, allowed: str) -> None:
     main, create = read_config(ray_config(tmp_path))
-    main["policy"]["distributed"][key] = eval(value)
-    with pytest.raises(ConfigError, match=f"'policy.distributed.{key}' is {value} in 'x.py'; it must be {allowed}"):
+    main["policy"]["distributed"][key] = value
+    with pytest.raises(ConfigError, match=f"'policy.distributed.{key}' is {value!r} in 'x.py'; it must be {allowed}"):
         compile_config((main, create), 0, save_cfg=False, source="'x.py'")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ding_lite.actors.config import ENGINES, check_ray_config
+from ding_lite.actors.config import ENGINES
 from ding_lite.errors import ConfigError
 from ding_lite.intervention.rules import NORMS, RULE_NAMES
 
@@ -132,7 +132,6 @@ def check_values(cfg: Mapping[str, Any], source: str) -> None:
                     raise ConfigError(f"config key '{key}' is {value!r} in {source}; it must be {rule.allowed()}")
                 break
     _check_progress(cfg, source)
-    check_ray_config(cfg, source)  # engine='ray': Ray must be importable
 
 
 def _check_progress(cfg: Mapping[str, Any], source: str) -> None:
