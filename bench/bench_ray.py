@@ -4,12 +4,14 @@ Run from the repository root with the project's virtualenv (Ray installed: ``pip
 
     .venv/bin/python bench/bench_ray.py                        # Reacher SAC, 3,000 env steps each
     .venv/bin/python bench/bench_ray.py --env cartpole --env-steps 5000 --actors 2
+    .venv/bin/python bench/bench_ray.py --env sleepy_cartpole --env-steps 5000   # 2 ms a step, like a robot
 
 Each mode trains from scratch with ``ding``'s serial entry, in process, until ``--env-steps`` env steps:
 ``serial`` (the collector in the training process) and ``ray`` (``policy.distributed.engine='ray'`` with
 ``--actors`` actors). The stop value is never reached and evaluation happens once, before the first
-update; the random warm-up is one batch. Ray is started once by this script (so its start-up is in no
-figure) and reused by both modes.
+update; the random warm-up is one batch. ``sleepy_cartpole`` is cartpole DQN on the env of
+bench/bench_env_workers.py that sleeps 2 ms in every step (the actors import it from this directory). Ray
+is started once by this script (so its start-up is in no figure) and reused by both modes.
 
 Two figures per mode: *steady* rates between the first and the last train iteration (a learner hook
 records time, ``train_iter`` and ``env_step`` at each), and *whole* rates over the pipeline call
@@ -37,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 CONFIGS = {
     "reacher": REPO / "dizoo_configs" / "reacher_sac_config.py",
     "cartpole": REPO / "dizoo_configs" / "cartpole_dqn_config.py",
+    "sleepy_cartpole": REPO / "dizoo_configs" / "cartpole_dqn_config.py",
 }
 
 
@@ -57,6 +60,8 @@ class Clock(LearnerHook):
 def run(env: str, engine: str, env_steps: int, actors: int, push_every_s: float) -> dict[str, Any]:
     main, create = read_config(CONFIGS[env])
     main["exp_name"] = f"bench_{env}_{engine}"
+    if env == "sleepy_cartpole":  # registered by bench_env_workers, on the actors' PYTHONPATH (main())
+        create["env"] = dict(type="sleepy_cartpole", import_names=["bench_env_workers"])
     main["env"]["stop_value"] = 1e9
     main["policy"]["random_collect_size"] = int(main["policy"]["learn"]["batch_size"])
     main["policy"]["eval"]["evaluator"]["eval_freq"] = 10**9  # once, at train_iter 0
@@ -108,7 +113,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     import ray
 
-    ray.init(num_cpus=max(os.cpu_count() or 1, args.actors), include_dashboard=False, logging_level=logging.WARNING)
+    here = str(Path(__file__).resolve().parent)  # the actors import bench_env_workers (sleepy_cartpole) from here
+    ray.init(num_cpus=max(os.cpu_count() or 1, args.actors), include_dashboard=False, logging_level=logging.WARNING,
+             runtime_env={"env_vars": {"PYTHONPATH": here}})  # fmt: skip
     print(f"load average before: {os.getloadavg()}")
     rows = [run(args.env, engine, args.env_steps, args.actors, args.push_every_s) for engine in ("serial", "ray")]
     print(f"load average after:  {os.getloadavg()}")
