@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     main, create = read_config(args.config)
     source = f"'{args.config}'"
+    _check_torchrun(args.mode)
     seeds = args.seed or [0]
     for seed in seeds:
         run_main = copy.deepcopy(main)
@@ -109,6 +110,16 @@ def run(args: argparse.Namespace) -> int:
             **ray_address,
         )
     return 0
+
+
+def _check_torchrun(mode: str) -> None:
+    """Under torchrun only ``-m bc`` runs (docs/ddp.md); another mode would run one experiment per process."""
+    from ding_lite.ddp.world import World
+    from ding_lite.errors import ConfigError
+
+    if mode != "bc" and World.from_environment() is not None:
+        raise ConfigError(f"ding -m {mode} does not run under torchrun (only -m bc does, see docs/ddp.md); "
+                          "run it without torchrun")  # fmt: skip
 
 
 def _set_resume(main: dict[str, Any], load_path: str | None) -> None:
@@ -166,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _resume_command(args: argparse.Namespace) -> str:
-    words = ["ding", "-m", args.mode, "-c", args.config]
+    from ding_lite.ddp.world import launcher_words
+
+    words = [*launcher_words(), "-m", args.mode, "-c", args.config]  # under torchrun: the torchrun command
     for seed in args.seed or [0]:
         words += ["-s", str(seed)]
     if args.train_iter != int(1e10):

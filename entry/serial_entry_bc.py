@@ -33,6 +33,10 @@ from ding_lite.config.loader import to_plain
 from ding_lite.datasets import LeRobotDataset
 from ding_lite.datasets.balanced import BalancedBatchSampler
 from ding_lite.datasets.sampler import BatchSampler
+from ding_lite.ddp.collectives import lead_decides
+from ding_lite.ddp.replica import NullLogger, ReplicaLearner
+from ding_lite.ddp.sampler import ShardedSampler
+from ding_lite.ddp.world import World, check_resume_world_size
 from ding_lite.entry.build import ConfigInput, load_input_config
 from ding_lite.envs import make_env_manager
 from ding_lite.errors import ConfigError, TrainingInterrupted
@@ -57,9 +61,10 @@ class BCRun:
     progress: Progress
     train_set: LeRobotDataset
     val_set: LeRobotDataset | None
-    sampler: BatchSampler | BalancedBatchSampler
+    sampler: BatchSampler | BalancedBatchSampler | ShardedSampler
     stop_request: StopRequest
     evaluator: InteractionEvaluator | None = None  # with policy.learn.best_by='eval_return'
+    world: World | None = None  # this process's place in a torchrun job (ding_lite.ddp.bc_run); None: the only one
     validation: dict[str, Any] = field(default_factory=lambda: {"last_iter": None, "last": None, "best": None})
     started: float = field(default_factory=time.perf_counter)
 
@@ -76,7 +81,7 @@ class BCRun:
         iteration = self.learner.train_iter
         if self.val_set is None or freq <= 0 or iteration % freq != 0 or done == iteration:
             return
-        metrics = validation_metrics(self.policy, self.val_set, self.cfg)
+        metrics = self.measure_validation(self.val_set)
         loss, others = metrics.pop("loss"), metrics
         best = self.validation["best"]
         self.validation.update(last_iter=iteration, last=loss)
@@ -97,13 +102,28 @@ class BCRun:
             if self.evaluator is None:
                 self.save_best()
 
+    @property
+    def global_batch_size(self) -> int:
+        """Samples per update, over every process (one here)."""
+        return int(self.cfg.policy.learn.batch_size)
+
     def samples_seen(self) -> int:
         """The step axis of ``*_step`` TensorBoard tags in offline training: dataset samples trained on."""
-        return self.learner.train_iter * int(self.cfg.policy.learn.batch_size)
+        return self.learner.train_iter * self.global_batch_size
+
+    def measure_validation(self, dataset: LeRobotDataset) -> dict[str, float]:
+        return validation_metrics(self.policy, dataset, self.global_batch_size)
 
     def save_best(self) -> None:
         self.learner.save_checkpoint("ckpt_best.pth.tar")
-        self.policy.save_pretrained(self.exp_dir / "checkpoints" / "best")
+        self.export("best")
+
+    def export(self, name: str) -> None:
+        """``<exp>/checkpoints/<name>/pretrained_model/``."""
+        self.policy.save_pretrained(self.exp_dir / "checkpoints" / name)
+
+    def write_config(self) -> None:
+        save_config_files(self.cfg, self.exp_dir)
 
     def evaluate_if_due(self) -> None:
         """With ``best_by='eval_return'``: play ``n_evaluator_episode`` episodes when due; a new best return
@@ -126,6 +146,11 @@ class BCRun:
         raise TrainingInterrupted(str(request.signal_name), request.signal_number, str(path), self.learner.train_iter)
 
     def write_result(self, interrupted: str | None = None) -> dict[str, Any]:
+        result = self.result(interrupted)
+        (self.exp_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+    def result(self, interrupted: str | None = None) -> dict[str, Any]:
         result = {
             "train_iter": self.learner.train_iter,
             "validation_loss": self.validation["last"],
@@ -139,7 +164,6 @@ class BCRun:
         for key, name in (("validation_metrics", "last_metrics"), ("best_validation_metrics", "best_metrics")):
             if name in self.validation:  # the policy's own validation_metrics (the reward classifier's)
                 result[key] = self.validation[name]
-        (self.exp_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
         return result
 
     def close(self) -> None:
@@ -180,19 +204,19 @@ class BCRun:
         log.info("resumed exactly from %s at train_iter %d", self.learner.loaded_path, self.learner.train_iter)
 
 
-def validation_metrics(policy: Any, dataset: LeRobotDataset, cfg: Any) -> dict[str, float]:
+def validation_metrics(policy: Any, dataset: LeRobotDataset, size: int) -> dict[str, float]:
     """``{"loss": ...}``, plus whatever else the policy's own ``validation_metrics`` measures (the reward
-    classifier's accuracies)."""
+    classifier's accuracies); in batches of ``size`` frames (the training batch size, over all processes)."""
     own = getattr(policy, "validation_metrics", None)
     if own is not None:
-        return dict(own(dataset, int(cfg.policy.learn.batch_size)))
-    return {"loss": validation_loss(policy, dataset, cfg)}
+        return dict(own(dataset, size))
+    return {"loss": validation_loss(policy, dataset, size)}
 
 
-def validation_loss(policy: Any, dataset: LeRobotDataset, cfg: Any) -> float:
-    """Mean loss over every frame of ``dataset``, in order, in batches of the training batch size."""
+def validation_loss(policy: Any, dataset: LeRobotDataset, size: int) -> float:
+    """Mean loss over every frame of ``dataset``, in order, in batches of ``size`` frames."""
     keys, windows = policy.dataset_keys(), policy.dataset_windows()
-    size, total = int(cfg.policy.learn.batch_size), 0.0
+    total = 0.0
     for start in range(0, len(dataset), size):
         indices = np.arange(start, min(start + size, len(dataset)))
         total += policy.validation_loss(dataset.batch(indices, windows, keys=keys)) * len(indices)
@@ -246,7 +270,8 @@ def fill_model_config(cfg: Any, dataset: LeRobotDataset, source: str) -> None:
         )  # fmt: skip
 
 
-def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None) -> BCRun:
+def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None, world: World | None = None) -> BCRun:
+    """The run of one process; ``world``: this process's place in a torchrun job (None: the only process)."""
     main, create, source = load_input_config(input_cfg, source)
     cfg = compile_config((main, create), seed, source=source, save_cfg=False)
     if "dataset" not in cfg or not cfg.dataset.root:
@@ -255,38 +280,51 @@ def build_bc(input_cfg: ConfigInput, seed: int, quiet: bool, source: str | None)
     train_episodes, val_episodes = split_episodes(cfg.dataset, [int(e) for e in whole.episode_index], source)
     fill_model_config(cfg, whole, source)
     resume = bool(cfg.policy.learn.resume_training)
-    cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
-    seed_everything(seed)
-    single_thread_compute()
     policy_cls = POLICY_REGISTRY.get(str(cfg.policy.type))
     if not getattr(policy_cls, "needs_dataset", False):
         raise ConfigError(f"policy type '{cfg.policy.type}' in {source} does not train offline; use 'bc' or 'act'")
-    policy: Any = policy_cls(cfg.policy)
     if whole.stats is None:
         raise ConfigError(
             f"'{whole.root}/meta/stats.json' is missing: BC normalises its inputs with the dataset's stats"
         )
-    policy.set_normalisation(whole.stats)
-    spec = pretrained_spec(cfg.policy)
-    if spec is not None:  # weights to start from (a BC model keeps its own normalisation buffers)
-        load_pretrained(policy, spec, Path(cfg.exp_name))
-    logger = ExperimentLogger(cfg.exp_name)
-    learner = BaseLearner(cfg.policy.learn.learner, policy, cfg.exp_name, logger, policy_type=str(cfg.policy.type),
-                          resume_training=resume)  # fmt: skip
-    train_set = LeRobotDataset(cfg.dataset.root, episodes=train_episodes)
-    val_set = LeRobotDataset(cfg.dataset.root, episodes=val_episodes) if val_episodes else None
-    batch_size = int(cfg.policy.learn.batch_size)
-    make_sampler = getattr(policy, "dataset_sampler", None)  # the reward classifier's balanced batches
-    sampler = make_sampler(train_set, batch_size, seed) if make_sampler else train_set.sampler(batch_size, seed=seed)
-    stop_request = StopRequest()
-    run = BCRun(cfg, policy, learner, logger, Progress(str(cfg.exp_name), quiet=quiet), train_set, val_set, sampler,
-                stop_request)  # fmt: skip
     best_by = str(cfg.policy.learn.best_by)
     if best_by not in ("validation", "eval_return"):
         raise ConfigError(
             f"config key 'policy.learn.best_by' is {best_by!r} in {source}; use 'validation' or 'eval_return'"
         )
-    if best_by == "eval_return":
+    if world is None:
+        cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
+    else:  # the config passed every check above on every rank; rank 0 makes the directory and names it
+        world.connect()
+        cfg.exp_name = lead_decides(lambda: prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True))
+    lead = world is None or world.lead  # the process that writes
+    seed_everything(seed)
+    single_thread_compute()
+    policy: Any = policy_cls(cfg.policy)
+    policy.set_normalisation(whole.stats)
+    spec = pretrained_spec(cfg.policy)
+    if spec is not None:  # weights to start from (a BC model keeps its own normalisation buffers)
+        load_pretrained(policy, spec, Path(cfg.exp_name) if lead else None)
+    logger = ExperimentLogger(cfg.exp_name) if lead else NullLogger(cfg.exp_name)
+    learner_cls = BaseLearner if lead else ReplicaLearner
+    learner = learner_cls(cfg.policy.learn.learner, policy, cfg.exp_name, logger, policy_type=str(cfg.policy.type),
+                          resume_training=resume)  # fmt: skip
+    train_set = LeRobotDataset(cfg.dataset.root, episodes=train_episodes)
+    val_set = LeRobotDataset(cfg.dataset.root, episodes=val_episodes) if val_episodes else None
+    batch_size = int(cfg.policy.learn.batch_size) * (1 if world is None else world.size)  # over all processes
+    make_sampler = getattr(policy, "dataset_sampler", None)  # the reward classifier's balanced batches
+    sampler = make_sampler(train_set, batch_size, seed) if make_sampler else train_set.sampler(batch_size, seed=seed)
+    if world is not None:
+        sampler = ShardedSampler(sampler, world.rank, world.size)
+    stop_request = StopRequest()
+    run_cls: type[BCRun] = BCRun
+    if world is not None:  # wraps the policy's loss in DDP, seeds each rank (ding_lite.ddp.bc_run)
+        from ding_lite.ddp.bc_run import DistributedBCRun
+
+        run_cls = DistributedBCRun
+    run = run_cls(cfg, policy, learner, logger, Progress(str(cfg.exp_name), quiet=quiet or not lead), train_set,
+                  val_set, sampler, stop_request, world=world)  # fmt: skip
+    if best_by == "eval_return" and lead:  # the other ranks of a torchrun job do not evaluate
         env = make_env_manager(cfg.env, cfg.env.manager, int(cfg.env.evaluator_env_num))
         run.evaluator = InteractionEvaluator(cfg.policy.eval.evaluator, env, policy, logger, seed=seed,
                                              n_episode=int(cfg.env.n_evaluator_episode), stop_value=math.inf,
@@ -302,6 +340,8 @@ def _guard(run: BCRun, state: dict[str, Any], path: Path) -> None:
     extras = state.get(ckpt_io.EXTRAS, {})
     if run.learner.resume_training and "config" in extras:
         check_resume_config(extras["config"], to_plain(run.cfg), str(path))
+    if run.learner.resume_training and "sampler" in extras:
+        check_resume_world_size(int(extras.get("world_size", 1)), 1 if run.world is None else run.world.size, path)
 
 
 def serial_pipeline_bc(
@@ -312,34 +352,46 @@ def serial_pipeline_bc(
     quiet: bool = False,
     source: str | None = None,
 ) -> Any:
-    run = build_bc(input_cfg, seed, quiet, source)
-    learner, cfg = run.learner, run.cfg
-    run.stop_request.install()
+    world = World.from_environment()  # under torchrun with several processes; None otherwise
     try:
-        learner.call_hook("before_run")
-        run.restore()
-        save_config_files(cfg, run.exp_dir)
-        iterations = min(max_train_iter, int(cfg.policy.learn.learner.train_iterations))
-        save_freq = int(cfg.policy.learn.get("save_freq", 0) or 0)
-        while learner.train_iter < iterations:
+        run = build_bc(input_cfg, seed, quiet, source, world)
+        learner, cfg = run.learner, run.cfg
+        run.stop_request.install()
+        try:
+            learner.call_hook("before_run")
+            run.restore()
+            run.write_config()
+            iterations = min(max_train_iter, int(cfg.policy.learn.learner.train_iterations))
+            save_freq = int(cfg.policy.learn.get("save_freq", 0) or 0)
+            while learner.train_iter < iterations:
+                run.check_stop_request()
+                run.validate_if_due()
+                run.evaluate_if_due()
+                learner.train(run.next_batch(), run.samples_seen())
+                if save_freq and learner.train_iter % save_freq == 0:
+                    run.export(f"{learner.train_iter:06d}")
+                run.progress.update(learner.train_iter, run.samples_seen(), None, None)  # validation: printed as events
             run.check_stop_request()
             run.validate_if_due()
             run.evaluate_if_due()
-            learner.train(run.next_batch(), run.samples_seen())
-            if save_freq and learner.train_iter % save_freq == 0:
-                run.policy.save_pretrained(run.exp_dir / "checkpoints" / f"{learner.train_iter:06d}")
-            run.progress.update(learner.train_iter, run.samples_seen(), None, None)  # validation: printed as events
-        run.check_stop_request()
-        run.validate_if_due()
-        run.evaluate_if_due()
-        learner.call_hook("after_run")
-        run.policy.save_pretrained(run.exp_dir / "checkpoints" / "last")
-        result = run.write_result()
-        run.progress.event(
-            f"done: train_iter {result['train_iter']} validation loss {result['validation_loss']} "
-            f"(best {result['best_validation_loss']}) in {result['wall_time_s']}s\n"
-            f"  deployable: {run.exp_dir / 'checkpoints' / 'last' / 'pretrained_model'}"
-        )
-    finally:
-        run.close()
+            learner.call_hook("after_run")
+            run.export("last")
+            result = run.write_result()
+            run.progress.event(
+                f"done: train_iter {result['train_iter']} validation loss {result['validation_loss']} "
+                f"(best {result['best_validation_loss']}) in {result['wall_time_s']}s\n"
+                f"  deployable: {run.exp_dir / 'checkpoints' / 'last' / 'pretrained_model'}"
+            )
+        finally:
+            run.close()
+    except TrainingInterrupted:
+        if world is not None:
+            world.close(together=True)  # every rank stopped after the same update
+        raise
+    except BaseException:
+        if world is not None:
+            world.close()
+        raise
+    if world is not None:
+        world.close(together=True)
     return run.policy

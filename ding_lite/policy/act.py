@@ -25,7 +25,7 @@ from ding_lite.act.policy import ACTPolicy
 from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.config.validate import OpenSection
 from ding_lite.errors import ConfigError
-from ding_lite.policy.base import Policy, register_policy
+from ding_lite.policy.base import LearnLoss, Policy, register_policy
 from ding_lite.policy.bc import offline_policy_config
 from ding_lite.policy.flat_adamw import FlatAdamW
 
@@ -133,14 +133,21 @@ class ACTTrainingPolicy(Policy):
             weight_decay=float(learn["weight_decay"]),
         )
 
+    def learn_loss(self, batch: Mapping[str, torch.Tensor]) -> LearnLoss:
+        """ACT's loss; its L1 and KL terms are both means over rows (the L1 over rows, steps and action dims)."""
+        loss, info = self.act(self._renamed(batch))
+        return LearnLoss(
+            loss, {"total_loss": loss.item(), **info}, len(batch[str(self._cfg["model"]["action_feature"])])
+        )
+
     def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
         self.act.train()
-        loss, info = self.act(self._renamed(batch))
+        loss, info, _ = self.compute_learn_loss(batch)
         self._optimizer.zero_grad()
         loss.backward()
         self._optimizer.clip_grad_norm(float(self._cfg["learn"]["grad_clip_norm"]))
         self._optimizer.step()
-        return {"cur_lr": self._optimizer.param_groups[0]["lr"], "total_loss": loss.item(), **info}
+        return {"cur_lr": self._optimizer.param_groups[0]["lr"], **info}
 
     def _monitor_vars_learn(self) -> list[str]:
         return ["cur_lr", "total_loss", "l1_loss", "kld_loss"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -43,11 +43,27 @@ class PolicyMode:
         raise AttributeError(f"this policy mode has no method '{name}'")
 
 
+class LearnLoss(NamedTuple):
+    """The loss of one training batch, a mean over ``samples`` equally weighted samples (or proportional to
+    them), and the values logged beside it, ``total_loss`` first, each a mean over the same samples."""
+
+    loss: torch.Tensor
+    info: dict[str, float]
+    samples: int
+
+
+LossForward = Callable[[Mapping[str, torch.Tensor]], LearnLoss]
+
+
 class Policy:
     """Base class: subclasses set ``config``, build their model and implement the ``_forward_*`` methods."""
 
     config: ClassVar[dict[str, Any]] = {}
     on_policy: ClassVar[bool] = False
+    # what the _forward_learn of a policy trained on a dataset computes its loss through: None for learn_loss
+    # itself; under torchrun a DistributedDataParallel module calling it (ding_lite.ddp.loss), so that the
+    # gradients of every process's share of the batch are averaged
+    loss_forward: LossForward | None = None
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
@@ -88,6 +104,10 @@ class Policy:
     def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
         raise NotImplementedError
 
+    def learn_loss(self, batch: Mapping[str, torch.Tensor]) -> LearnLoss:
+        """Policies trained on a dataset: the loss of a training batch, in train mode, not yet backpropagated."""
+        raise NotImplementedError
+
     def _forward_collect(self, obs: np.ndarray, **kwargs: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
@@ -123,6 +143,10 @@ class Policy:
 
     def sync_targets(self) -> None:
         """Copy the online weights into any target network (after weights were loaded from outside)."""
+
+    def compute_learn_loss(self, batch: Mapping[str, torch.Tensor]) -> LearnLoss:
+        """:meth:`learn_loss`, through ``loss_forward`` when one is set."""
+        return self.learn_loss(batch) if self.loss_forward is None else self.loss_forward(batch)
 
     def normalization_state(self) -> dict[str, Any]:
         """Statistics a deployed policy needs besides its weights (none by default)."""

@@ -20,7 +20,7 @@ from torch import nn
 from ding_lite.checkpoint.model_io import load_learn_state
 from ding_lite.errors import ConfigError
 from ding_lite.model.pixels import conv_stack
-from ding_lite.policy.base import Policy, clip_gradients, register_policy
+from ding_lite.policy.base import LearnLoss, Policy, clip_gradients, register_policy
 from ding_lite.policy.optim import Adam
 
 STD_FLOOR = 1e-6  # a constant feature (std 0) is centred but not scaled up
@@ -213,9 +213,13 @@ class BCPolicy(Policy):
             return nn.functional.l1_loss(out, target)
         return nn.functional.mse_loss(out, target)
 
+    def learn_loss(self, batch: Mapping[str, torch.Tensor]) -> LearnLoss:
+        loss = self.loss(batch)
+        return LearnLoss(loss, {"total_loss": loss.item()}, len(batch[str(self._cfg["model"]["action_feature"])]))
+
     def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
         self._model.train()
-        loss = self.loss(batch)
+        loss, info, _ = self.compute_learn_loss(batch)
         self._optimizer.zero_grad()
         loss.backward()
         learn = self._cfg["learn"]
@@ -223,7 +227,7 @@ class BCPolicy(Policy):
             self._optimizer.param_groups[0]["params"], learn["grad_clip_type"], float(learn["grad_clip_value"])
         )
         self._optimizer.step()
-        return {"cur_lr": self._optimizer.param_groups[0]["lr"], "total_loss": loss.item()}
+        return {"cur_lr": self._optimizer.param_groups[0]["lr"], **info}
 
     @torch.no_grad()
     def validation_loss(self, batch: Mapping[str, torch.Tensor]) -> float:

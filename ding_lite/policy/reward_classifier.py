@@ -26,7 +26,7 @@ from ding_lite.config.validate import OpenSection
 from ding_lite.datasets import LeRobotDataset
 from ding_lite.datasets.balanced import BalancedBatchSampler
 from ding_lite.errors import ConfigError
-from ding_lite.policy.base import Policy, register_policy
+from ding_lite.policy.base import LearnLoss, Policy, register_policy
 from ding_lite.policy.bc import STD_FLOOR, offline_policy_config
 from ding_lite.policy.flat_adamw import FlatAdamW
 from ding_lite.reward.classifier import ClassifierSpec, RewardClassifierModel, save_folder
@@ -159,19 +159,24 @@ class RewardClassifierPolicy(Policy):
         return 0.5 if threshold is None else float(threshold)  # 0/1 columns are checked by threshold()
 
     # --- learning ----------------------------------------------------------------------------------------
-    def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
-        self._model.train()
+    def learn_loss(self, batch: Mapping[str, torch.Tensor]) -> LearnLoss:
+        """BCE over the samples that have a next frame (``samples`` counts them), with their accuracy."""
         logits, labels, valid = self._outputs(batch)
         logits, labels = logits[valid], labels[valid]
         loss = nn.functional.binary_cross_entropy_with_logits(logits, labels) if len(labels) else logits.sum()
+        correct = ((logits.detach() > 0).float() == labels).float()
+        info = {"total_loss": loss.item(), "accuracy": float(correct.mean()) if len(labels) else 0.0,
+                "positive_fraction": float(labels.mean()) if len(labels) else 0.0}  # fmt: skip
+        return LearnLoss(loss, info, len(labels))
+
+    def _forward_learn(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        self._model.train()
+        loss, info, _ = self.compute_learn_loss(batch)
         self._optimizer.zero_grad()
         loss.backward()
         self._optimizer.clip_grad_norm(float(self._cfg["learn"]["grad_clip_norm"]))
         self._optimizer.step()
-        correct = ((logits.detach() > 0).float() == labels).float()
-        return {"cur_lr": self._optimizer.param_groups[0]["lr"], "total_loss": loss.item(),
-                "accuracy": float(correct.mean()) if len(labels) else 0.0,
-                "positive_fraction": float(labels.mean()) if len(labels) else 0.0}  # fmt: skip
+        return {"cur_lr": self._optimizer.param_groups[0]["lr"], **info}
 
     def _monitor_vars_learn(self) -> list[str]:
         return ["cur_lr", "total_loss", "accuracy", "positive_fraction"]
