@@ -55,7 +55,7 @@ from ding_lite.errors import ConfigError, EnvWorkerError
 from ding_lite.policy import POLICY_REGISTRY
 from ding_lite.utils.log import ExperimentLogger
 from ding_lite.utils.obs import take
-from ding_lite.worker import SampleCollector
+from ding_lite.worker import InteractionEvaluator, SampleCollector
 
 FIELDS = ("obs", "next_obs", "reward", "done", "truncated", "episode_return", "episode_length", "dropped")
 FAST_RETRY = {"retry_waiting_time": 0.0}
@@ -266,6 +266,42 @@ def test_evaluating_a_checkpoint_with_env_workers_gives_the_in_process_returns(
         result = eval_pipeline((main, create), 0, load_path=DQN_FIXTURE, n_episode=5)
         returns[kind] = result["episode_returns"]
     assert returns["subprocess"] == returns["base"] and len(returns["base"]) == 5
+
+
+class Recorder:
+    """The logger an evaluator writes to, keeping the scalars."""
+
+    def __init__(self) -> None:
+        self.scalars: dict[str, float] = {}
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        self.scalars[tag] = value
+
+    def text(self, name: str, line: str) -> None:
+        pass
+
+
+def test_an_evaluation_through_a_failed_worker_finishes_its_episodes_restarts_the_envs_memory_and_logs_it() -> None:
+    n, k = 2, 5
+    env_cfg = {"type": "faulty_cartpole", "faults": [[8, "raise"]], "fault_step": k}  # env 1, seeded 7 + 1
+    workers = make_env_manager(env_cfg, {"type": "subprocess", "max_retry": 2, **FAST_RETRY}, n)
+    began: list[list[int]] = []
+
+    class Memory:  # a policy with per-episode memory: hears which envs began a new episode
+        eval_mode = type("Mode", (), {"forward": staticmethod(lambda obs: np.zeros(len(obs), np.int64))})
+        reset_eval = staticmethod(began.append)
+
+    recorder = Recorder()
+    evaluator = InteractionEvaluator({"eval_freq": 1}, workers, Memory(), recorder,  # type: ignore[arg-type]
+                                     n_episode=4, stop_value=1e9, seed=7)  # fmt: skip
+    try:
+        evaluator.eval(0, 0)
+    finally:
+        workers.close()
+    assert began[0] == [1]  # env 1's episode was dropped at its 5th step: the first new episode is its
+    assert recorder.scalars["evaluator_step/env_restarts"] == 1.0
+    assert recorder.scalars["evaluator_step/env_dropped_episodes"] == 1.0
+    assert math.isfinite(recorder.scalars["evaluator_step/reward_mean"])  # 4 whole episodes, none dropped
 
 
 # --- state and resume --------------------------------------------------------------------------------------

@@ -3,6 +3,12 @@
 Every evaluation re-seeds env i with ``seed + i`` (DI-engine's evaluator uses a fixed seed too), so
 evaluations of the same weights give the same returns. An evaluation runs until ``n_evaluator_episode``
 episodes have finished, taking them in the order they finish (ties by env index).
+
+With envs in worker processes (``env_manager.type='subprocess'``) an episode whose worker failed is dropped
+(``VecStep.dropped``): it has no return, and its env starts a new episode, which a policy with per-episode
+memory (ACT's action queue) hears of as it does of an ended one. The manager's failure counters
+(``env_restarts``, ``env_dropped_episodes``: totals since it was built) are logged after every evaluation
+beside the returns.
 """
 
 from __future__ import annotations
@@ -39,9 +45,10 @@ def run_episodes(
     extras: list[dict[str, float]] | None = None,
 ) -> list[float]:
     """Returns of the first ``n_episode`` episodes finished with actions from ``act``. ``episodes_began``
-    hears the indices of the envs that were reset into a new episode after each step (a policy with
-    per-episode memory, such as ACT's action queue, forgets theirs). ``extras`` receives, per episode, what
-    its env reports about it (``last_episode_extras``, e.g. the env's own return under a reward classifier)."""
+    hears the indices of the envs that were reset into a new episode after each step, an episode ended or
+    dropped by a failed worker (a policy with per-episode memory, such as ACT's action queue, forgets
+    theirs). ``extras`` receives, per episode, what its env reports about it (``last_episode_extras``, e.g.
+    the env's own return under a reward classifier)."""
     env.seed(seed)
     obs = env.reset()
     returns: list[float] = []
@@ -53,8 +60,9 @@ def run_episodes(
                 returns.append(float(step.episode_return[index]))
                 if extras is not None:
                     extras.append(dict(getattr(env.envs[index], "last_episode_extras", None) or {}))
-        if episodes_began is not None and len(done):
-            episodes_began([int(i) for i in done])
+        began = np.flatnonzero(step.done | step.dropped)
+        if episodes_began is not None and len(began):
+            episodes_began([int(i) for i in began])
         obs = step.obs
     return returns
 
@@ -118,6 +126,7 @@ class InteractionEvaluator:
         stats["env_reward_mean"] = float(np.mean(own)) if len(own) == len(returns) else mean
         for key in sorted({k for e in extras for k in e} - {"env_reward"}):
             stats[f"{key}_mean"] = float(np.mean([e.get(key, np.nan) for e in extras]))
+        stats.update(self.env.failure_counts())  # envs in worker processes; in-process envs have none
         for key, value in stats.items():
             self.logger.scalar(f"evaluator_iter/{key}", value, train_iter)
             self.logger.scalar(f"evaluator_step/{key}", value, env_step)
