@@ -20,6 +20,9 @@ from ding_lite.config.compile import prepare_exp_dir, save_config_files
 from ding_lite.data import BUFFER_REGISTRY, NStepTransitions, ReplayBuffer
 from ding_lite.data.mixing import BufferLogHook, MixedReplay, OfflineBuffer, split_batch
 from ding_lite.data.offline import load_offline_transitions
+from ding_lite.ddp.collectives import lead_decides
+from ding_lite.ddp.replica import NullLogger
+from ding_lite.ddp.world import World
 from ding_lite.entry import training_state
 from ding_lite.entry.checks import check_config, check_env_fits
 from ding_lite.envs import VectorEnvManager, make_env_manager
@@ -75,6 +78,7 @@ class Experiment:
     loop: dict[str, Any] = field(default_factory=dict)
     stop_request: StopRequest = field(default_factory=StopRequest)
     started: float = field(default_factory=time.perf_counter)
+    world: World | None = None  # this process's place in a torchrun job (ding_lite.ddp.serial_run); None: alone
 
     @property
     def exp_dir(self) -> Path:
@@ -94,6 +98,18 @@ class Experiment:
         flags = transitions.get("is_intervention")
         if flags is not None and self.replay is not None and flags.any():
             self.replay.offline.add({key: take(values, flags) for key, values in transitions.items()})
+
+    def after_collect(self) -> None:
+        """After each collect: nothing in one process (under torchrun the ranks add up their env steps)."""
+
+    def buffers_hold(self, batch_size: int) -> bool:
+        """Whether the replay buffer holds a batch (under torchrun: every rank's buffer)."""
+        assert self.buffer is not None
+        return len(self.buffer) >= batch_size
+
+    def capture(self) -> dict[str, Any]:
+        """The training state a checkpoint holds beside the policy's (:mod:`ding_lite.entry.training_state`)."""
+        return training_state.capture(self)
 
     def sample(self, batch_size: int) -> dict[str, Any]:
         """A train batch from the replay buffer, or mixed with the offline buffer (:mod:`ding_lite.data.mixing`)."""
@@ -130,8 +146,8 @@ class Experiment:
         )
         return reached and self.learner.train_iter > 0
 
-    def write_result(self, stop: bool, interrupted: str | None = None) -> dict[str, Any]:
-        result = {
+    def result(self, stop: bool, interrupted: str | None = None) -> dict[str, Any]:
+        return {
             "stop": bool(stop),
             "train_iter": self.learner.train_iter,
             "env_step": self.collector.env_step,
@@ -142,6 +158,9 @@ class Experiment:
             "exp_dir": str(self.exp_dir),
             "interrupted": interrupted,
         }
+
+    def write_result(self, stop: bool, interrupted: str | None = None) -> dict[str, Any]:
+        result = self.result(stop, interrupted)
         (self.exp_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
         return result
 
@@ -197,14 +216,16 @@ def build_experiment(
     source: str | None = None,
     on_policy: bool | None = None,
     intervention: Controller | None = None,
+    world: World | None = None,
 ) -> Experiment:
     """Everything for one run; ``on_policy`` (when given) must match the policy's kind; ``intervention``: a
-    controller callable (:mod:`ding_lite.intervention.controller`) instead of one named by the config."""
+    controller callable (:mod:`ding_lite.intervention.controller`) instead of one named by the config;
+    ``world``: this process's place in a torchrun job (:mod:`ding_lite.ddp.serial_run`), None when alone."""
     stop_request = StopRequest()
     stop_request.install()  # from here on SIGTERM/SIGINT ask for a checkpoint and a clean stop
     made: list[Path] = []  # the experiment directory, once made
     try:
-        exp = _build(input_cfg, seed, env_fn, model, quiet, source, on_policy, intervention, made)
+        exp = _build(input_cfg, seed, env_fn, model, quiet, source, on_policy, intervention, made, world)
     except BaseException:
         stop_request.uninstall()
         for path in made:  # a run that failed before writing anything leaves no directory: a rerun keeps its name
@@ -225,19 +246,30 @@ def _build(
     on_policy: bool | None,
     intervention: Controller | None = None,
     made: list[Path] | None = None,
+    world: World | None = None,
 ) -> Experiment:
     main, create, source = load_input_config(input_cfg, source)
     prefer_pretrained_over_resume(main)
     cfg = compile_config((main, create), seed, source=source, save_cfg=False)
     check_config(cfg, on_policy)
+    if world is not None:  # before anything else about Ray: it is refused under torchrun
+        from ding_lite.ddp import serial_run
+
+        serial_run.prepare_distributed_config(cfg, source)
     check_ray_config(cfg, source)  # engine='ray' trains with Ray, which must be importable (ding -m eval need not)
     distributed = engine_of(cfg.policy) == "ray"  # Ray actors step the collector envs, built from the config
     if distributed and (env_fn is not None or model is not None or intervention is not None):
         raise ConfigError("policy.distributed.engine='ray' builds envs and models from the config in each actor; "
                           "pass no env_fn, model or intervention, or unset policy.distributed.engine")  # fmt: skip
     resume = bool(cfg.policy.learn.resume_training)
-    cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
-    if made is not None:
+    lead, collect_seed = True, seed  # this process writes; the seed of its collection (per rank under torchrun)
+    if world is None:
+        cfg.exp_name = prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True)
+    else:  # the config passed every check on every rank; rank 0 makes the directory and names it
+        world.connect()
+        cfg.exp_name = lead_decides(lambda: prepare_exp_dir(str(cfg.exp_name), resume=resume, renew_dir=True))
+        lead, collect_seed = world.lead, serial_run.collect_seed(seed, world)
+    if made is not None and lead:
         made.append(Path(cfg.exp_name))
     seed_everything(seed)
     single_thread_compute()
@@ -245,18 +277,20 @@ def _build(
     collector_env_num = 1 if distributed else int(env_cfg.collector_env_num)  # with Ray: spec checks only
     collector_env = make_env_manager(env_cfg, env_cfg.manager, collector_env_num, env_fn)
     evaluator_env = make_env_manager(env_cfg, env_cfg.manager, int(env_cfg.evaluator_env_num), env_fn)
-    collector_env.seed(seed)
+    collector_env.seed(collect_seed)
     with contextlib.suppress(RuntimeError):  # an adapted env without spaces knows its spec only after reset()
         check_env_fits(cfg, collector_env.spec)
     policy = POLICY_REGISTRY.get(str(policy_cfg.type))(policy_cfg, model=model)
-    policy.seed(seed)
+    policy.seed(collect_seed)
     spec = pretrained_spec(policy_cfg)
     if spec is not None:
-        load_pretrained(policy, spec, Path(cfg.exp_name))
+        load_pretrained(policy, spec, Path(cfg.exp_name) if lead else None)
     if policy_cfg.get("bc_pretrain") and not resume:  # a resumed run takes its encoder from the checkpoint
-        start_policy_from_bc(policy, policy_cfg.bc_pretrain, Path(cfg.exp_name))
-    logger = ExperimentLogger(cfg.exp_name)
-    learner = BaseLearner(
+        start_policy_from_bc(policy, policy_cfg.bc_pretrain, Path(cfg.exp_name) if lead else None)
+    if world is not None:  # the model is built alike on every rank; from here on each rank draws its own numbers
+        seed_everything(collect_seed)
+    logger = ExperimentLogger(cfg.exp_name) if lead else NullLogger(cfg.exp_name)
+    learner = (BaseLearner if lead else serial_run.StateSendingLearner)(
         policy_cfg.learn.learner,
         policy,
         cfg.exp_name,
@@ -279,19 +313,21 @@ def _build(
     buffer, nstep, replay = None, None, None
     if not policy.on_policy:
         buffer_cls = BUFFER_REGISTRY.get(str(policy_cfg.other.replay_buffer.type))
-        buffer = buffer_cls(policy_cfg.other.replay_buffer, seed=seed)
+        buffer = buffer_cls(policy_cfg.other.replay_buffer, seed=collect_seed)
         flagged = collector.intervention is not None
         nstep = NStepTransitions(collector_env.env_num, *policy.nstep_and_gamma(), flagged=flagged)
-        replay = _offline_replay(policy_cfg, collector_env, policy, buffer, seed, flagged)
+        replay = _offline_replay(policy_cfg, collector_env, policy, buffer, collect_seed, flagged)
         if replay is not None:
             learner.register_hook(BufferLogHook(replay, int(policy_cfg.learn.learner.hook.log_show_after_iter)))
-    progress = Progress(str(cfg.exp_name), quiet=quiet)
+    progress = Progress(str(cfg.exp_name), quiet=quiet or not lead)
     log.info("experiment directory: %s", cfg.exp_name)
-    exp = Experiment(
-        cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer, nstep
-    )
+    exp_cls: type[Experiment] = Experiment
+    if world is not None:  # averages gradients, adds up env steps, lets rank 0 alone write and evaluate
+        exp_cls = serial_run.DistributedExperiment
+    exp = exp_cls(cfg, policy, learner, collector, evaluator, collector_env, evaluator_env, logger, progress, buffer,
+                  nstep, world=world)  # fmt: skip
     exp.replay = replay
-    learner.extra_state = lambda: training_state.capture(exp)
+    learner.extra_state = exp.capture
     learner.before_load = lambda state, path: training_state.guard(exp, state, path)
     return exp
 

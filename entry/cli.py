@@ -113,13 +113,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_torchrun(mode: str) -> None:
-    """Under torchrun only ``-m bc`` runs (docs/ddp.md); another mode would run one experiment per process."""
+    """Under torchrun only ``-m bc`` and ``-m serial`` run (docs/ddp.md); another mode would run one experiment
+    per process."""
     from ding_lite.ddp.world import World
     from ding_lite.errors import ConfigError
 
-    if mode != "bc" and World.from_environment() is not None:
-        raise ConfigError(f"ding -m {mode} does not run under torchrun (only -m bc does, see docs/ddp.md); "
-                          "run it without torchrun")  # fmt: skip
+    if mode not in ("bc", "serial") and World.from_environment() is not None:
+        raise ConfigError(f"ding -m {mode} does not run under torchrun (only -m bc and -m serial do, see "
+                          "docs/ddp.md); run it without torchrun")  # fmt: skip
 
 
 def _set_resume(main: dict[str, Any], load_path: str | None) -> None:

@@ -9,7 +9,8 @@ from the demonstrations (:mod:`ding_lite.data.mixing`). With an intervention con
 so after the warm-up, and ``exp.store`` also copies those transitions into the offline buffer.
 ``exp.loop['updates_left']`` is the only state between these steps, so a checkpoint written after any
 train iteration resumes the loop exactly where it was. With ``policy.distributed.engine='ray'`` Ray actors
-collect instead (:mod:`ding_lite.entry.serial_entry_ray`).
+collect instead (:mod:`ding_lite.entry.serial_entry_ray`). Under torchrun every process runs this loop on its
+own envs and replay buffer, with averaged gradients (:mod:`ding_lite.ddp.serial_run`, docs/ddp.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 import torch
 
 from ding_lite.actors.config import engine_of
-from ding_lite.entry.build import ConfigInput, build_experiment
+from ding_lite.ddp.world import World, joined
+from ding_lite.entry.build import ConfigInput, Experiment, build_experiment
 from ding_lite.intervention.controller import Controller
 from ding_lite.policy import Policy
 
@@ -38,13 +40,19 @@ def serial_pipeline(
     intervention: Controller | None = None,
     ray_address: str | None = None,
 ) -> Policy:
-    exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source, on_policy=False,
-                           intervention=intervention)  # fmt: skip
-    if engine_of(exp.cfg.policy) == "ray":  # collection in Ray actors (docs/ray.md); ray_address: a cluster
-        from ding_lite.entry.serial_entry_ray import serial_loop_ray
+    world = World.from_environment()  # under torchrun: one rank of a data-parallel run (docs/ddp.md)
+    with joined(world):
+        exp = build_experiment(input_cfg, seed, env_fn=env_fn, model=model, quiet=quiet, source=source,
+                               on_policy=False, intervention=intervention, world=world)  # fmt: skip
+        if engine_of(exp.cfg.policy) == "ray":  # collection in Ray actors (docs/ray.md); ray_address: a cluster
+            from ding_lite.entry.serial_entry_ray import serial_loop_ray
 
-        return serial_loop_ray(exp, seed, max_train_iter=max_train_iter, max_env_step=max_env_step,
-                               ray_address=ray_address)  # fmt: skip
+            return serial_loop_ray(exp, seed, max_train_iter=max_train_iter, max_env_step=max_env_step,
+                                   ray_address=ray_address)  # fmt: skip
+        return serial_loop(exp, max_train_iter, max_env_step)
+
+
+def serial_loop(exp: Experiment, max_train_iter: int, max_env_step: int) -> Policy:
     cfg, learner, collector, buffer, nstep = exp.cfg.policy, exp.learner, exp.collector, exp.buffer, exp.nstep
     assert buffer is not None and nstep is not None  # build_experiment checked the policy is off-policy
     exp.start()  # loads the checkpoint, if any; the loop below continues from the restored counters
@@ -52,6 +60,7 @@ def serial_pipeline(
     if warmup > 0 and learner.train_iter == 0 and collector.env_step == 0:
         for transitions in collector.collect_transitions(warmup, 0, nstep, random_actions=True):
             exp.store(transitions)
+        exp.after_collect()
     n_sample, batch_size = int(cfg.collect.n_sample), int(cfg.learn.batch_size)
     stop = False
     while learner.train_iter < max_train_iter:
@@ -64,7 +73,8 @@ def serial_pipeline(
                 break
             for transitions in collector.collect_transitions(n_sample, learner.train_iter, nstep):
                 exp.store(transitions)
-            exp.loop["updates_left"] = int(cfg.learn.update_per_collect) if len(buffer) >= batch_size else 0
+            exp.after_collect()
+            exp.loop["updates_left"] = int(cfg.learn.update_per_collect) if exp.buffers_hold(batch_size) else 0
         while exp.loop["updates_left"] > 0 and learner.train_iter < max_train_iter:
             exp.loop["updates_left"] -= 1
             learner.train(exp.sample(batch_size), collector.env_step)

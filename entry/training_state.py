@@ -13,6 +13,9 @@ Saved under the checkpoint's ``ding_lite`` key, beside DI-engine's keys::
                 controller: demonstrations and intervened transitions)
     loop        where the loop is: updates left in this collect (off-policy) or the train cycle (on-policy)
     logs        how many TensorBoard scalars and text-log bytes belong to this moment
+    world_size, rank_env_steps, rank_states   under torchrun only (ding_lite.ddp.serial_run): the number of
+                processes (absent: 1), the env steps each collected, and the state above (config aside) of
+                ranks 1, 2, ...; the state above is rank 0's
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ding_lite.checkpoint import io as ckpt_io
 from ding_lite.checkpoint.resume_guard import check_resume_config
 from ding_lite.config.loader import to_plain
+from ding_lite.ddp.world import check_resume_world_size
 from ding_lite.errors import CheckpointError
 from ding_lite.utils.rng import capture_global_rng, generator_state, restore_global_rng, set_generator_state
 
@@ -53,8 +57,11 @@ def capture(exp: Experiment) -> dict[str, Any]:
 
 
 def guard(exp: Experiment, state: dict[str, Any], path: Path) -> None:
-    """Before a resume restores anything: the checkpoint's config must match the current one."""
+    """Before a resume restores anything: the checkpoint's number of processes and config must match the
+    current ones."""
     extras = state.get(ckpt_io.EXTRAS, {})
+    if exp.learner.resume_training and "collector" in extras:  # a torchrun run resumes with its world size
+        check_resume_world_size(int(extras.get("world_size", 1)), 1 if exp.world is None else exp.world.size, path)
     if exp.learner.resume_training and "config" in extras:
         check_resume_config(extras["config"], to_plain(exp.cfg), str(path))
     if exp.learner.resume_training and "collector" in extras:
@@ -82,6 +89,13 @@ def restore(exp: Experiment) -> None:
         )
         exp.collector.env_step = int(exp.learner.loaded_env_step or 0)
         return
+    restore_extras(exp, extras)
+    log.info("resumed exactly from %s at train_iter %d, env_step %d", path, exp.learner.train_iter,
+             exp.collector.env_step)  # fmt: skip
+
+
+def restore_extras(exp: Experiment, extras: dict[str, Any]) -> None:
+    """Restore what ``capture`` gathered, config aside (under torchrun, each rank restores its own part)."""
     exp.learner.load_state_dict(extras["learner"])
     exp.collector.load_state_dict(extras["collector"])
     exp.learner.env_step = exp.collector.env_step
@@ -99,5 +113,3 @@ def restore(exp: Experiment) -> None:
     exp.logger.restore(extras["logs"])
     restore_global_rng(extras["rng"])
     set_generator_state(exp.policy.rng, extras["policy_rng"])
-    log.info("resumed exactly from %s at train_iter %d, env_step %d", path, exp.learner.train_iter,
-             exp.collector.env_step)  # fmt: skip

@@ -329,11 +329,11 @@ def test_the_refusal_names_the_checkpoint_both_sizes_and_what_to_do() -> None:
 def test_other_modes_are_refused_under_torchrun(tmp_path: Path) -> None:
     environ = {**os.environ, "WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"}
     config = Path(__file__).resolve().parents[1] / "dizoo_configs" / "cartpole_dqn_config.py"
-    proc = subprocess.run([*DING, "-m", "serial", "-c", str(config)], cwd=tmp_path, env=environ,
+    proc = subprocess.run([*DING, "-m", "serial_onpolicy", "-c", str(config)], cwd=tmp_path, env=environ,
                           capture_output=True, text=True, timeout=TIMEOUT_S, check=False)  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "ding: error: ding -m serial does not run under torchrun (only -m bc does, see docs/ddp.md); run it "
-        "without torchrun"
+        "ding: error: ding -m serial_onpolicy does not run under torchrun (only -m bc and -m serial do, see "
+        "docs/ddp.md); run it without torchrun"
     )
     assert not any(tmp_path.iterdir())

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
-from ding_lite.errors import CheckpointError, ConfigError
+from ding_lite.errors import CheckpointError, ConfigError, TrainingInterrupted
 
 log = logging.getLogger("ding_lite")
 
@@ -88,6 +89,24 @@ class World:
                 dist.barrier()
             dist.destroy_process_group()
         self._joined = False
+
+
+@contextmanager
+def joined(world: World | None) -> Iterator[None]:
+    """Leave ``world``'s process group (if it joined one) when the block ends: together with the other ranks
+    when it ends normally or with an agreed stop (``TrainingInterrupted``), alone on any other exception."""
+    if world is None:
+        yield
+        return
+    try:
+        yield
+    except TrainingInterrupted:
+        world.close(together=True)
+        raise
+    except BaseException:
+        world.close()
+        raise
+    world.close(together=True)
 
 
 def check_resume_world_size(saved: int, current: int, path: str | Path) -> None:

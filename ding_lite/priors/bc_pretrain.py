@@ -142,9 +142,10 @@ def bc_conv_state(folder: Path) -> dict[str, torch.Tensor]:
     return conv
 
 
-def start_policy_from_bc(policy: Any, cfg: Mapping[str, Any], exp_dir: Path) -> LoadReport:
+def start_policy_from_bc(policy: Any, cfg: Mapping[str, Any], exp_dir: Path | None) -> LoadReport:
     """``policy.bc_pretrain`` at the start of a new run: load into the policy model's ``encoder``, log the
-    report (and write it to ``<exp>/bc_pretrain_report.json``), and copy the result into the target nets."""
+    report (and write it to ``<exp>/bc_pretrain_report.json``, unless ``exp_dir`` is None: a torchrun rank
+    other than 0), and copy the result into the target nets."""
     import logging
 
     model = policy.model
@@ -153,7 +154,8 @@ def start_policy_from_bc(policy: Any, cfg: Mapping[str, Any], exp_dir: Path) -> 
     else:
         report = bc_pretrain(getattr(model, "encoder", None), cfg)
     logging.getLogger(__name__).info("bc_pretrain:\n%s", report.table())
-    exp_dir.mkdir(parents=True, exist_ok=True)
-    report.write(exp_dir / "bc_pretrain_report.json")
+    if exp_dir is not None:
+        exp_dir.mkdir(parents=True, exist_ok=True)
+        report.write(exp_dir / "bc_pretrain_report.json")
     policy.sync_targets()
     return report
