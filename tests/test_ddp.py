@@ -266,15 +266,21 @@ def test_a_stopped_and_resumed_2_process_run_ends_identical_to_an_uninterrupted_
 def test_a_resume_with_another_number_of_processes_is_refused(
     runs: dict[str, Path | Proc], name: str, saved: int, now: int
 ) -> None:
-    proc = runs[name]
+    checkpoint = f"exp/ckpt/iteration_{BC_ITERATIONS if saved == 1 else ACT_ITERATIONS}.pth.tar"
+    assert_world_size_refused(runs[name], checkpoint, saved, now)
+
+
+def assert_world_size_refused(proc: Proc | Path, checkpoint: str, saved: int, now: int) -> None:
+    """``proc``, resuming a run of ``saved`` processes from ``checkpoint`` with ``now``, was refused by every
+    process with the one sentence that says what to do."""
     assert isinstance(proc, subprocess.CompletedProcess)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ding: error:")]
     assert errors and proc.returncode != 0, proc.stderr[-3000:]
     assert len(errors) == now  # each process says it, none waits for the other
     what = {1: "1 process", 2: "2 processes"}
     assert errors[0] == (
-        f"ding: error: checkpoint 'exp/ckpt/iteration_{BC_ITERATIONS if saved == 1 else ACT_ITERATIONS}.pth.tar' "
-        f"was written by a run of {what[saved]} and cannot resume with {what[now]}; resume it with "
+        f"ding: error: checkpoint '{checkpoint}' was written by a run of {what[saved]} and cannot resume with "
+        f"{what[now]}; resume it with "
         + ("plain ding (no torchrun)" if saved == 1 else "torchrun --nproc_per_node=2 (WORLD_SIZE=2)")
         + ", or start a new run from its weights with --load-path instead of --resume"
     )

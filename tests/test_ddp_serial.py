@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 from resume_helpers import assert_identical, load, text_logs
-from test_ddp import DING, TIMEOUT_S, TORCHRUN, Proc, experiment, ok
+from test_ddp import DING, TIMEOUT_S, TORCHRUN, Proc, assert_world_size_refused, experiment, ok
 
 from ding_lite.ddp.state_transfer import pack, unpack
 
@@ -185,18 +185,7 @@ def test_a_stopped_and_resumed_2_process_run_ends_identical_to_an_uninterrupted_
 def test_a_resume_with_another_number_of_processes_is_refused(
     runs: dict[str, Path | Proc], name: str, saved: int, now: int
 ) -> None:
-    proc = runs[name]
-    assert isinstance(proc, subprocess.CompletedProcess)
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("ding: error:")]
-    assert errors and proc.returncode != 0, proc.stderr[-3000:]
-    assert len(errors) == now  # each process says it, none waits for the other
-    what = {1: "1 process", 2: "2 processes"}
-    assert errors[0] == (
-        f"ding: error: checkpoint 'exp/ckpt/iteration_{DQN_ITERATIONS}.pth.tar' was written by a run of "
-        f"{what[saved]} and cannot resume with {what[now]}; resume it with "
-        + ("plain ding (no torchrun)" if saved == 1 else "torchrun --nproc_per_node=2 (WORLD_SIZE=2)")
-        + ", or start a new run from its weights with --load-path instead of --resume"
-    )
+    assert_world_size_refused(runs[name], f"exp/ckpt/iteration_{DQN_ITERATIONS}.pth.tar", saved, now)
 
 
 def test_ray_actors_are_refused_under_torchrun(runs: dict[str, Path | Proc]) -> None:
