@@ -23,7 +23,8 @@ pendulum_pixels_sac_priors_config.py), except ``scratch``: dizoo_configs/reacher
 SAC: an MLP, 2,000 random warm-up steps) or pendulum_pixels_sac_config.py (1,000).
 ``interventions`` (all priors) and ``no_classifier_interventions`` add the ding_lite Reacher SAC expert
 (tests/fixtures/ding_lite/reacher_sac_expert) as an intervening controller: it acts where its action is more
-than 0.5 (L2) from the agent's, at most 10 steps an episode (Reacher only). Env steps, not
+than 0.5 (L2) from the agent's, at most 10 steps an episode (Reacher only). ``keep_env_reward`` is every
+prior with the classifier's reward on successes and the env's own reward elsewhere (LeRobot's rule). Env steps, not
 seconds, are compared, so runs may share the CPU.
 """
 
@@ -58,6 +59,7 @@ ARMS: dict[str, tuple[str, str]] = {
                  "main_config.policy.pop('offline_dataset')\nmain_config.policy.random_collect_size = 2000\n"),
     "demos_only": ("{base}_priors_config.py",
                    "main_config.env.pop('reward_classifier')\nmain_config.policy.pop('bc_pretrain')\n"),
+    "keep_env_reward": ("{base}_priors_config.py", "main_config.env.reward_classifier.keep_env_reward = True\n"),
     "interventions": ("{base}_priors_config.py", INTERVENTION),
     "no_classifier_interventions": ("{base}_priors_config.py",
                                     "main_config.env.pop('reward_classifier')\n" + INTERVENTION),

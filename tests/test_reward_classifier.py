@@ -317,6 +317,19 @@ def test_demonstrations_are_relabelled_with_the_classifier_reward(
     assert transitions["reward"].tolist() == [-5.0, -1.0, -3.0]  # the input is left as it was
 
 
+@pytest.mark.parametrize("logit", [3.0, -3.0])
+def test_keep_env_reward_gives_the_env_own_reward_where_there_is_no_success(tmp_path: Path, logit: float) -> None:
+    env = pendulum(stub_folder(tmp_path, logit), success_reward=2.0, terminate_on_success=False, keep_env_reward=True)
+    plain = pendulum(None)  # the same pendulum, seeded alike, without a classifier
+    for torque in (0.5, -1.0, 2.0):
+        _, reward, _, _ = env.step(np.array([torque], np.float32))
+        _, own, _, _ = plain.step(np.array([torque], np.float32))
+        assert own < 0 and reward == (2.0 if logit > 0 else own)
+    transitions = {"obs": np.zeros((2, 3), np.float32), "next_obs": np.ones((2, 3), np.float32),
+                   "reward": np.array([-5.0, -1.0], np.float32), "done": np.array([False, False])}  # fmt: skip
+    assert env.relabel(transitions)["reward"].tolist() == ([2.0, 2.0] if logit > 0 else [-5.0, -1.0])
+
+
 def test_the_evaluator_logs_the_env_own_return_beside_the_classifier_return(tmp_path: Path) -> None:
     from ding_lite.worker.evaluator import InteractionEvaluator
 

@@ -49,6 +49,7 @@ LEGACY_VALUES = {
     "env.reward_classifier.success_threshold": 0.5,
     "env.reward_classifier.success_reward": 1.0,
     "env.reward_classifier.terminate_on_success": True,
+    "env.reward_classifier.keep_env_reward": False,
     "policy.intervention.pretrained_path": "",
     "policy.intervention.controller": "",
     "policy.intervention.when.rule": "action_distance",

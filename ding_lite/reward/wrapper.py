@@ -10,8 +10,9 @@ success_threshold`` (strictly, as LeRobot's ``predict_reward``: ``probs > thresh
 ``success_reward`` on a success and 0.0 otherwise; with ``terminate_on_success`` a success also ends the
 episode (``terminated``). LeRobot sets the reward to ``success_reward`` on a success and leaves the
 incoming reward alone otherwise; on its real-robot path that incoming reward is 0, so both come to
-``float(success) * success_reward``. A simulated env's own reward (Reacher's distance) is dense, so here
-it is replaced, not kept, on the other steps too.
+``float(success) * success_reward``. A simulated env's own reward (Reacher's distance) is dense, so by
+default it is replaced, not kept, on the other steps too; ``keep_env_reward=True`` keeps it there, which is
+LeRobot's rule on an env with a reward of its own.
 
 The env's own reward is not lost: for each episode the wrapper sums it, and when the episode ends
 ``last_episode_extras`` holds ``env_reward`` (its return), ``classifier_success`` (1.0 when some step was
@@ -50,6 +51,7 @@ def reward_classifier_defaults() -> dict[str, Any]:
         success_threshold=0.5,  # a step succeeds when the classifier's P(success) is above this
         success_reward=1.0,  # the reward of a successful step; every other step gets 0.0
         terminate_on_success=True,  # a successful step ends the episode (terminated)
+        keep_env_reward=False,  # True: the env's own reward on the steps that are not a success (LeRobot's rule)
     )
 
 
@@ -107,6 +109,7 @@ class RewardClassifierEnv(EnvWrapper):
         self.success_threshold = float(settings["success_threshold"])
         self.success_reward = float(settings["success_reward"])
         self.terminate_on_success = bool(settings["terminate_on_success"])
+        self.keep_env_reward = bool(settings.get("keep_env_reward", False))
         self._env_return, self._successes = 0.0, 0
         self.last_episode_extras: dict[str, float] | None = None  # of the episode that ended last
 
@@ -122,12 +125,14 @@ class RewardClassifierEnv(EnvWrapper):
     def relabel(self, transitions: dict[str, Any]) -> dict[str, Any]:
         """Demonstrations judged as the env's steps are: each transition's reward from the classifier on its
         ``next_obs`` (and ``done`` on a success with ``terminate_on_success``), so offline and online batches
-        share one reward function. A terminal's placeholder ``next_obs`` is its own observation."""
+        share one reward function; with ``keep_env_reward`` the recorded reward stays where it is no success.
+        A terminal's placeholder ``next_obs`` is its own observation."""
         next_obs = transitions["next_obs"]
         success = np.array([self.success_probability(take(next_obs, i)) > self.success_threshold
                             for i in range(len(transitions["reward"]))], dtype=bool)  # fmt: skip
         out = dict(transitions)
-        out["reward"] = np.where(success, self.success_reward, 0.0).astype(np.float32)
+        other = transitions["reward"] if self.keep_env_reward else 0.0
+        out["reward"] = np.where(success, self.success_reward, other).astype(np.float32)
         if self.terminate_on_success:
             out["done"] = transitions["done"] | success
         return out
@@ -149,7 +154,8 @@ class RewardClassifierEnv(EnvWrapper):
             self.last_episode_extras = {"env_reward": self._env_return,
                                         "classifier_success": float(self._successes > 0),
                                         "classifier_success_steps": float(self._successes)}  # fmt: skip
-        return obs, self.success_reward if success else 0.0, terminated, bool(truncated)
+        other = float(env_reward) if self.keep_env_reward else 0.0
+        return obs, self.success_reward if success else other, terminated, bool(truncated)
 
 
 class StatefulRewardClassifierEnv(RewardClassifierEnv):
