@@ -13,7 +13,10 @@ without Ray the key is a one-sentence error.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +27,7 @@ import pytest
 import torch
 from resume_helpers import DQN_BASE, EXP, check_ok, ding, load, read_result, scalar_series, write_config
 
+from ding_lite.actors.collect_actor import actor_seed
 from ding_lite.config import compile_config, read_config
 from ding_lite.entry.build import build_experiment
 from ding_lite.errors import ConfigError
@@ -132,6 +136,31 @@ def test_resume_continues_counters_buffer_and_train_iter(
     for old, new in zip(saved["actors"], state["actors"]):
         assert new["env_steps"] > old["env_steps"] and new["collects"] > old["collects"]
     assert state["weight_push_count"] > saved["weight_push_count"]
+
+
+def test_a_restarted_actor_process_takes_a_fresh_seed(ray_address: str, tmp_path: Path) -> None:
+    from ding_lite.actors.pool import ActorPool
+    from ding_lite.actors.weights import WeightPublisher
+    from ding_lite.config.loader import to_plain
+    from ding_lite.utils.log import ExperimentLogger
+
+    main, create = read_config(ray_config(tmp_path))
+    cfg = compile_config((main, create), 0, save_cfg=False)
+    pool = ActorPool(to_plain(cfg), 1, 0, WeightPublisher(every_s=0.0), ExperimentLogger(tmp_path, tensorboard=False))
+    from ray.exceptions import RayActorError
+
+    try:
+        first = again = ray.get(pool.actors[0].ready.remote())
+        os.kill(int(first["pid"]), signal.SIGKILL)  # the process dies now; Ray starts another
+        for _ in range(10):  # a call that reached the dead process fails; later ones wait for the new one
+            with contextlib.suppress(RayActorError):
+                again = ray.get(pool.actors[0].ready.remote(), timeout=120)
+                if again["incarnation"] != first["incarnation"]:
+                    break
+    finally:
+        pool.close()
+    assert first["seed"] == actor_seed(0, 0) and again["incarnation"] != first["incarnation"]
+    assert again["seed"] != first["seed"]  # with the first seed it would replay the first process's episodes
 
 
 # --- 4. the weights actors collect with are exactly the learner's -----------------------------------------

@@ -3,7 +3,9 @@
 It builds, from the compiled config the learner runs with, its own env manager (``env.collector_env_num``
 envs) and a policy used in collect mode, and keeps its own n-step windows. Actor ``i`` of a run with seed
 ``s`` is seeded with :func:`actor_seed` ``= s + 1000 * (i + 1)``: envs, the policy's exploration generator
-and the process's global generators. The learner's own envs keep ``s``, so no two streams coincide.
+and the process's global generators. The learner's own envs keep ``s``, so no two streams coincide. A
+process Ray started again after the actor's died takes a fresh random seed instead (:func:`process_seed`):
+with the first seed it would replay the episodes its first process collected.
 
 Each :meth:`CollectActor.collect` steps every env until at least ``n_sample`` env steps are done (as the
 serial collector does) and returns a :class:`CollectReport`: the transitions completed meanwhile (dicts of
@@ -44,6 +46,17 @@ def actor_seed(seed: int, actor_index: int) -> int:
     return int(seed) + SEED_STRIDE * (int(actor_index) + 1)
 
 
+def process_seed(seed: int) -> int:
+    """``seed`` for the actor's first process; a fresh random seed for a process Ray restarted."""
+    try:
+        import ray
+
+        restarted = bool(ray.get_runtime_context().was_current_actor_reconstructed)
+    except Exception:  # not inside a Ray actor (tests build actors directly)
+        restarted = False
+    return int(uuid.uuid4().int % 2**31) if restarted else int(seed)
+
+
 @dataclass
 class CollectReport:
     """What one collect call returns to the learner."""
@@ -57,6 +70,7 @@ class CollectReport:
     needs_weights: bool = False  # a fresh process got no weights: nothing was collected
     process_env_steps: int = 0  # env steps since this process started
     process_episodes: int = 0  # episodes finished since this process started
+    seed: int = 0  # the seed this process collects with (process_seed)
 
 
 class _NoLogs(ExperimentLogger):
@@ -75,8 +89,10 @@ class CollectActor:
     def __init__(self, cfg: dict[str, Any], actor_index: int, seed: int) -> None:
         handle_import_names(cfg, types_of(cfg))  # modules that register the config's env (installed on every node)
         single_thread_compute()
+        seed = process_seed(seed)
         seed_everything(seed)
         tree = EasyDict(cfg)
+        self.seed = seed
         self.actor_index = int(actor_index)
         self.incarnation = uuid.uuid4().hex
         self.env = make_env_manager(tree.env, tree.env.manager, int(tree.env.collector_env_num))
@@ -90,8 +106,9 @@ class CollectActor:
         self.process_episodes = 0
 
     def ready(self) -> dict[str, Any]:
-        """``pid`` and ``incarnation`` of the actor process, once it is built (the learner waits on this)."""
-        return {"pid": os.getpid(), "incarnation": self.incarnation}
+        """``pid``, ``incarnation`` and ``seed`` of the actor process, once it is built (the learner waits on
+        this)."""
+        return {"pid": os.getpid(), "incarnation": self.incarnation, "seed": self.seed}
 
     def collect(
         self, n_sample: int, env_step: int, random_actions: bool, weights: Weights | None, weights_iter: int
@@ -102,7 +119,7 @@ class CollectActor:
             load_weights(self.policy, weights)
             self.weights_iter = int(weights_iter)
         if self.weights_iter is None:
-            return CollectReport(self.actor_index, self.incarnation, needs_weights=True)
+            return CollectReport(self.actor_index, self.incarnation, needs_weights=True, seed=self.seed)
         self.collector.env_step = int(env_step)
         # train_iter 0: the collector's own logging never fires (the learner logs the reports)
         transitions = self.collector.collect_transitions(int(n_sample), 0, self.nstep, random_actions=random_actions)
@@ -119,6 +136,7 @@ class CollectActor:
             weights_iter=self.weights_iter,
             process_env_steps=self.process_env_steps,
             process_episodes=self.process_episodes,
+            seed=self.seed,
         )
 
     def weights(self) -> Weights:
