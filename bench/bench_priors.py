@@ -73,12 +73,19 @@ class Task:
     env_step: int
     target: float  # the env's own return, set before any run with priors
     title: str
+    edits: str = ""  # Python lines editing every arm's main_config (after the arm's own)
 
 
 TASKS = {
     "reacher": Task("reacher_sac", tuple(ARMS), 15000, -7.0, "Reacher-v5 SAC"),
     "pendulum_pixels": Task("pendulum_pixels_sac", ("scratch", "all", "no_classifier", "demos_only"), 30000,
                             -250.0, "pendulum from 32x32 frames and state, SAC"),
+    # the same with one update per env step (DI-engine's config makes one per 10), evaluated every 1,000 env
+    # steps as there
+    "pendulum_pixels_ratio1": Task("pendulum_pixels_sac", ("scratch", "all", "no_classifier"), 20000, -250.0,
+                                   "pendulum from 32x32 frames and state, SAC, 1 update per env step",
+                                   "main_config.policy.learn.update_per_collect = 10\n"
+                                   "main_config.policy.eval.evaluator.eval_freq = 1000\n"),
 }  # fmt: skip
 
 
@@ -88,7 +95,7 @@ def write_arm_config(work: Path, task: Task, arm: str, seed: int) -> Path:
     path.write_text(
         f"import runpy\n\n_base = runpy.run_path({str(CONFIGS / base.format(base=task.base))!r})\n"
         "main_config, create_config = _base['main_config'], _base['create_config']\n"
-        f"main_config.exp_name = '{task.base}_{arm}_seed{seed}'\n" + edits
+        f"main_config.exp_name = '{task.base}_{arm}_seed{seed}'\n" + edits + task.edits
     )
     return path
 
@@ -107,7 +114,7 @@ def trained(work: Path, config: str) -> None:
 
 def prepare(work: Path, task: str) -> None:
     (work / "datasets").mkdir(parents=True, exist_ok=True)
-    if task == "pendulum_pixels":
+    if task.startswith("pendulum_pixels"):
         record_pendulum_pixels(work / "datasets" / "pendulum_pixels_expert")
         trained(work, "pendulum_pixels_bc")
         trained(work, "pendulum_pixels_reward_classifier")
