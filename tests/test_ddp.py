@@ -276,14 +276,17 @@ def assert_world_size_refused(proc: Proc | Path, checkpoint: str, saved: int, no
     assert isinstance(proc, subprocess.CompletedProcess)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ding: error:")]
     assert errors and proc.returncode != 0, proc.stderr[-3000:]
-    assert len(errors) == now  # each process says it, none waits for the other
+    # Every process refuses (none waits for another: the run's timeout would catch that), but torchrun ends
+    # the others as soon as one has failed, so a slower process may be stopped before it prints its line.
+    assert 1 <= len(errors) <= now
     what = {1: "1 process", 2: "2 processes"}
-    assert errors[0] == (
+    expected = (
         f"ding: error: checkpoint '{checkpoint}' was written by a run of {what[saved]} and cannot resume with "
         f"{what[now]}; resume it with "
         + ("plain ding (no torchrun)" if saved == 1 else "torchrun --nproc_per_node=2 (WORLD_SIZE=2)")
         + ", or start a new run from its weights with --load-path instead of --resume"
     )
+    assert all(error == expected for error in errors), errors
     if now == 1:
         assert proc.returncode == 2
 

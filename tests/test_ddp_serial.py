@@ -195,7 +195,8 @@ def test_ray_actors_are_refused_under_torchrun(runs: dict[str, Path | Proc]) -> 
         "ding: error: policy.distributed.engine='ray' in 'config.py' does not run under torchrun; unset it, or run "
         "without torchrun"
     )
-    assert proc.stderr.count(message) == 2, proc.stderr[-3000:]  # each process, before they connect
+    # each process refuses before they connect; torchrun may stop the slower one before it prints its line
+    assert 1 <= proc.stderr.count(message) <= 2, proc.stderr[-3000:]
 
 
 # --- the parts, in one process ------------------------------------------------------------------------------
