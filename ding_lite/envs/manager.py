@@ -142,13 +142,18 @@ class VectorEnvManager:
         self._len = [0] * self.env_num
         return _copy(obs)
 
-    def step(self, actions: np.ndarray | Sequence[Any]) -> VecStep:
-        """Step every env with its action, auto-resetting envs whose episode ended."""
+    def _step_actions(self, actions: np.ndarray | Sequence[Any]) -> list[Any]:
+        """One action per env, as a list; refuses a step before ``reset()`` or a batch of the wrong size."""
         if self._obs is None:
-            raise RuntimeError("VectorEnvManager.step called before reset()")
+            raise RuntimeError(f"{type(self).__name__}.step called before reset()")
         acts = actions.tolist() if isinstance(actions, np.ndarray) else list(actions)
         if len(acts) != self.env_num:
             raise ValueError(f"expected {self.env_num} actions, got {len(acts)}")
+        return acts
+
+    def step(self, actions: np.ndarray | Sequence[Any]) -> VecStep:
+        """Step every env with its action, auto-resetting envs whose episode ended."""
+        acts = self._step_actions(actions)
         n = self.env_num
         ret, length = self._ret, self._len
         rows: list[Any] = []

@@ -137,11 +137,7 @@ class SubprocessEnvManager(VectorEnvManager):
     def step(self, actions: np.ndarray | Sequence[Any]) -> VecStep:
         """Step every env in its worker; ended episodes are reset there, failed workers replaced."""
         self._check_open()
-        if self._obs is None:
-            raise RuntimeError("SubprocessEnvManager.step called before reset()")
-        acts = actions.tolist() if isinstance(actions, np.ndarray) else list(actions)
-        if len(acts) != self.env_num:
-            raise ValueError(f"expected {self.env_num} actions, got {len(acts)}")
+        acts = self._step_actions(actions)
         n = self.env_num
         for worker in self._workers:
             worker.send("step", [acts[i] for i in worker.rows])
