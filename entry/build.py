@@ -25,6 +25,7 @@ from ding_lite.ddp.replica import NullLogger
 from ding_lite.ddp.world import World
 from ding_lite.entry import training_state
 from ding_lite.entry.checks import check_config, check_env_fits
+from ding_lite.entry.offline_pretrain import check_pretrain_config
 from ding_lite.envs import VectorEnvManager, make_env_manager
 from ding_lite.envs.env_view import EnvView
 from ding_lite.errors import ConfigError, TrainingInterrupted
@@ -351,6 +352,7 @@ def _offline_replay(
     ``offline_dataset.ratio``, once it holds the offline part of a batch (``round(batch_size * ratio)``).
     """
     transitions = load_offline_transitions(policy_cfg, env.envs[0], policy.nstep_and_gamma()[1])
+    check_pretrain_config(policy_cfg, has_demonstrations=transitions is not None)
     ratio = float(policy_cfg.offline_dataset.ratio)
     if transitions is None:
         if not interventions:

@@ -4,9 +4,11 @@ Each loop: evaluate when due (stop at the stop value), collect ``n_sample`` env 
 buffer, train ``update_per_collect`` times on fresh batches, stop at ``max_env_step``/``max_train_iter``.
 Updates start once the replay buffer holds ``batch_size`` transitions (after the random warm-up of
 ``random_collect_size``), with or without ``policy.offline_dataset``; with it, every batch also draws
-from the demonstrations (:mod:`ding_lite.data.mixing`). With an intervention controller
-(``policy.intervention``, or a callable as ``intervention=``) the controller takes over where its rule says
-so after the warm-up, and ``exp.store`` also copies those transitions into the offline buffer.
+from the demonstrations (:mod:`ding_lite.data.mixing`), and ``offline_dataset.pretrain_updates`` train
+iterations on the demonstrations alone come before everything else (:mod:`ding_lite.entry.offline_pretrain`).
+With an intervention controller (``policy.intervention``, or a callable as ``intervention=``) the controller
+takes over where its rule says so after the warm-up, and ``exp.store`` also copies those transitions into
+the offline buffer.
 ``exp.loop['updates_left']`` is the only state between these steps, so a checkpoint written after any
 train iteration resumes the loop exactly where it was. With ``policy.distributed.engine='ray'`` Ray actors
 collect instead (:mod:`ding_lite.entry.serial_entry_ray`). Under torchrun every process runs this loop on its
@@ -23,6 +25,7 @@ import torch
 from ding_lite.actors.config import engine_of
 from ding_lite.ddp.world import World, joined
 from ding_lite.entry.build import ConfigInput, Experiment, build_experiment
+from ding_lite.entry.offline_pretrain import pretrain_on_offline, pretrain_updates
 from ding_lite.intervention.controller import Controller
 from ding_lite.policy import Policy
 
@@ -56,8 +59,9 @@ def serial_loop(exp: Experiment, max_train_iter: int, max_env_step: int) -> Poli
     cfg, learner, collector, buffer, nstep = exp.cfg.policy, exp.learner, exp.collector, exp.buffer, exp.nstep
     assert buffer is not None and nstep is not None  # build_experiment checked the policy is off-policy
     exp.start()  # loads the checkpoint, if any; the loop below continues from the restored counters
+    pretrain_on_offline(exp, max_train_iter)  # offline_dataset.pretrain_updates: before the first env step
     warmup = int(cfg.get("random_collect_size", 0) or 0)
-    if warmup > 0 and learner.train_iter == 0 and collector.env_step == 0:
+    if warmup > 0 and learner.train_iter == pretrain_updates(cfg) and collector.env_step == 0:
         for transitions in collector.collect_transitions(warmup, 0, nstep, random_actions=True):
             exp.store(transitions)
         exp.after_collect()

@@ -25,6 +25,7 @@ from ding_lite.checkpoint import io as ckpt_io
 from ding_lite.config.loader import to_plain
 from ding_lite.entry import training_state
 from ding_lite.entry.build import Experiment
+from ding_lite.entry.offline_pretrain import pretrain_on_offline, pretrain_updates
 from ding_lite.policy import Policy
 
 
@@ -41,7 +42,7 @@ def serial_loop_ray(
         pool = ActorPool(to_plain(exp.cfg), n_actors, seed, publisher, exp.logger)  # actors build meanwhile
         exp.learner.extra_state = lambda: {**training_state.capture(exp), "distributed": pool.state_dict()}
         try:
-            _start(exp, pool)
+            _start(exp, pool, max_train_iter)
             stop = _train(exp, pool, max_train_iter, max_env_step)
             for report in pool.drain(exp.learner.train_iter):
                 _store(exp, report)
@@ -51,9 +52,10 @@ def serial_loop_ray(
     return exp.policy
 
 
-def _start(exp: Experiment, pool: ActorPool) -> None:
+def _start(exp: Experiment, pool: ActorPool, max_train_iter: int) -> None:
     """Restore the run (and the actors' counters) on resume, publish the weights, wait for the actors."""
     exp.start()  # loads the checkpoint, if any: the loop continues from the restored counters
+    pretrain_on_offline(exp, max_train_iter)  # before the actors get their first weights
     learner = exp.learner
     extras = (learner.loaded_state or {}).get(ckpt_io.EXTRAS, {}) if learner.resume_training else {}
     pool.restore(extras.get("distributed"), exp.collector.env_step)
@@ -68,9 +70,10 @@ def _train(exp: Experiment, pool: ActorPool, max_train_iter: int, max_env_step: 
     n_sample, batch_size = int(cfg.collect.n_sample), int(cfg.learn.batch_size)
     warmup = int(cfg.get("random_collect_size", 0) or 0)  # random actions until this many steps arrived
     print_freq, last_log = int(cfg.collect.collector.collect_print_freq), learner.train_iter
+    pretrained = pretrain_updates(cfg)  # train iterations done before any env step
 
     def submit(index: int) -> None:
-        random_actions = learner.train_iter == 0 and collector.env_step < warmup
+        random_actions = learner.train_iter == pretrained and collector.env_step < warmup
         pool.submit(index, n_sample, collector.env_step, random_actions)
 
     for index in range(len(pool.actors)):
@@ -86,7 +89,7 @@ def _train(exp: Experiment, pool: ActorPool, max_train_iter: int, max_env_step: 
             submit(index)
             if report is not None:
                 _store(exp, report)
-            ready = len(buffer) >= batch_size and (learner.train_iter > 0 or collector.env_step >= warmup)
+            ready = len(buffer) >= batch_size and (learner.train_iter > pretrained or collector.env_step >= warmup)
             exp.loop["updates_left"] = int(cfg.learn.update_per_collect) if report is not None and ready else 0
         while exp.loop["updates_left"] > 0 and learner.train_iter < max_train_iter:
             exp.loop["updates_left"] -= 1

@@ -42,6 +42,7 @@ LEGACY_VALUES = {
     "policy.offline_dataset.ratio": 0.5,
     "policy.offline_dataset.obs_features": ["observation.state"],
     "policy.offline_dataset.episode_ends": "done",
+    "policy.offline_dataset.pretrain_updates": 0,
     "policy.bc_pretrain": None,
     "policy.freeze_vision_encoder": False,
     "policy.model.obs_encoder": None,

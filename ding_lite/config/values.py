@@ -78,7 +78,7 @@ RULES = (
     _at_least(1, "policy.collect.unroll_len", "policy.collect.collector.collect_print_freq"),
     _at_least(1, "policy.eval.evaluator.eval_freq", "policy.other.replay_buffer.replay_buffer_size"),
     _at_least(0, "policy.random_collect_size", "policy.learn.learner.keep_last_n"),
-    _at_least(0, "policy.learn.learner.train_iterations"),
+    _at_least(0, "policy.learn.learner.train_iterations", "policy.offline_dataset.pretrain_updates"),
     _at_least(0, "policy.learn.learner.hook.save_ckpt_after_iter", "policy.learn.learner.hook.log_show_after_iter"),
     Rule(("policy.learn.target_theta",), low=0, high=1, low_open=True),
     Rule(("*discount_factor", "policy.collect.gae_lambda", "policy.offline_dataset.ratio"), low=0, high=1),

@@ -101,6 +101,11 @@ class MixedReplay:
             raise RuntimeError(f"online transitions hold {sorted(online)}, offline ones {sorted(offline)}")
         return {key: _concat(online[key], offline[key]) for key in online}
 
+    def sample_offline(self, batch_size: int) -> dict[str, Any]:
+        """``batch_size`` transitions from the offline buffer alone (``offline_dataset.pretrain_updates``)."""
+        self.last_offline_fraction = 1.0
+        return self.offline.sample(batch_size)
+
     def stats(self) -> dict[str, float]:
         return {
             "offline_fraction": self.last_offline_fraction,

@@ -57,6 +57,7 @@ def offline_dataset_default_config() -> dict[str, Any]:
         obs_features=["observation.state"],  # features concatenated, in this order, into the observation
         # without a next.truncated column: 'done' (next.done ends are terminals) or 'truncated' (all are time limits)
         episode_ends="done",
+        pretrain_updates=0,  # train iterations on the offline buffer alone before the first env step
     )
 
 
