@@ -49,6 +49,12 @@ EXPERT = REPO / "tests" / "fixtures" / "ding_lite" / "reacher_sac_expert" / "pre
 INTERVENTION = (f"main_config.policy.intervention = dict(pretrained_path={str(EXPERT)!r}, "
                 "when=dict(rule='action_distance', threshold=0.5, max_per_episode=10))\n")  # fmt: skip
 
+# 3,000 updates on the demonstrations alone before the first env step, with SAC's or TD3+BC's actor loss
+PRETRAIN = "main_config.policy.offline_dataset.pretrain_updates = 3000\n"
+TD3_BC = PRETRAIN + "main_config.policy.offline_dataset.pretrain_actor_loss = 'td3_bc'\n"
+NO_CLASSIFIER = "main_config.env.pop('reward_classifier')\n"
+KEEP_ENV_REWARD = "main_config.env.reward_classifier.keep_env_reward = True\n"
+
 # arm -> (base config, Python lines editing its main_config); {base}: the task's configs' name
 ARMS: dict[str, tuple[str, str]] = {
     "scratch": ("{base}_config.py", ""),
@@ -63,6 +69,12 @@ ARMS: dict[str, tuple[str, str]] = {
     "interventions": ("{base}_priors_config.py", INTERVENTION),
     "no_classifier_interventions": ("{base}_priors_config.py",
                                     "main_config.env.pop('reward_classifier')\n" + INTERVENTION),
+    "pretrain": ("{base}_priors_config.py", NO_CLASSIFIER + PRETRAIN),
+    "pretrain_td3_bc": ("{base}_priors_config.py", NO_CLASSIFIER + TD3_BC),
+    "all_pretrain": ("{base}_priors_config.py", PRETRAIN),
+    "all_pretrain_td3_bc": ("{base}_priors_config.py", TD3_BC),
+    "keep_env_reward_pretrain": ("{base}_priors_config.py", KEEP_ENV_REWARD + PRETRAIN),
+    "keep_env_reward_pretrain_td3_bc": ("{base}_priors_config.py", KEEP_ENV_REWARD + TD3_BC),
 }  # fmt: skip
 
 

@@ -352,7 +352,7 @@ def _offline_replay(
     ``offline_dataset.ratio``, once it holds the offline part of a batch (``round(batch_size * ratio)``).
     """
     transitions = load_offline_transitions(policy_cfg, env.envs[0], policy.nstep_and_gamma()[1])
-    check_pretrain_config(policy_cfg, has_demonstrations=transitions is not None)
+    check_pretrain_config(policy_cfg, transitions is not None, policy)
     ratio = float(policy_cfg.offline_dataset.ratio)
     if transitions is None:
         if not interventions:

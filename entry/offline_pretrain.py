@@ -9,6 +9,10 @@ one), shows the pretrained policy.
 The batches are drawn with the offline buffer's generator, which is in every checkpoint, so a run stopped
 during pretraining and resumed does the remaining updates and ends bit-identical to an uninterrupted one.
 A run whose collector has taken env steps is past pretraining: nothing is redone.
+
+The updates are the policy's own, except with ``pretrain_actor_loss='td3_bc'`` (SAC): the actor's loss is
+then TD3+BC's, ``2.5 * SAC's actor loss / mean |Q| + MSE(tanh(mu), batch action)``, which keeps it near the
+demonstrated actions while the critics have seen no others. Online updates use SAC's loss again.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ding_lite.errors import ConfigError
+from ding_lite.policy import Policy
+from ding_lite.policy.sac import SACPolicy
 
 if TYPE_CHECKING:
     from ding_lite.entry.build import Experiment
@@ -29,14 +35,24 @@ def pretrain_updates(policy_cfg: Any) -> int:
     return int(offline.get("pretrain_updates", 0) or 0)
 
 
-def check_pretrain_config(policy_cfg: Any, has_demonstrations: bool) -> None:
-    """Pretraining needs demonstrations: an offline buffer that only interventions fill starts empty."""
+def check_pretrain_config(policy_cfg: Any, has_demonstrations: bool, policy: Policy) -> None:
+    """Pretraining needs demonstrations (an offline buffer that only interventions fill starts empty), and
+    TD3+BC's actor loss an actor (SAC; its NumPy backend refuses it when the policy is built)."""
     count = pretrain_updates(policy_cfg)
     if count > 0 and not has_demonstrations:
         raise ConfigError(
             f"config key 'policy.offline_dataset.pretrain_updates' is {count} but policy.offline_dataset.root "
             "names no dataset, so there is nothing to pretrain on; set root or pretrain_updates=0"
         )
+    if count > 0 and _actor_loss(policy_cfg) == "td3_bc" and not isinstance(policy, SACPolicy):
+        raise ConfigError(
+            "config key 'policy.offline_dataset.pretrain_actor_loss' is 'td3_bc', an actor loss, but policy "
+            f"'{policy_cfg.type}' has no actor; use pretrain_actor_loss='sac' (its own loss)"
+        )
+
+
+def _actor_loss(policy_cfg: Any) -> str:
+    return str((policy_cfg.get("offline_dataset") or {}).get("pretrain_actor_loss", "sac"))
 
 
 def pretrain_on_offline(exp: Experiment, max_train_iter: int) -> None:
@@ -47,10 +63,18 @@ def pretrain_on_offline(exp: Experiment, max_train_iter: int) -> None:
         return
     assert exp.replay is not None  # check_pretrain_config: pretraining implies demonstrations
     learner, batch_size = exp.learner, int(exp.cfg.policy.learn.batch_size)
-    if learner.train_iter < count:
-        exp.progress.event(f"pretraining on the offline buffer: {count - learner.train_iter} updates at env step 0")
-    while learner.train_iter < count:
-        learner.train(exp.replay.sample_offline(batch_size), 0)
-        exp.check_stop_request()
-        if learner.train_iter % PROGRESS_EVERY == 0:
-            exp.update_progress()
+    if learner.train_iter >= count:
+        return
+    exp.progress.event(f"pretraining on the offline buffer: {count - learner.train_iter} updates at env step 0")
+    policy = exp.policy
+    if isinstance(policy, SACPolicy):
+        policy.behaviour_cloning = _actor_loss(exp.cfg.policy) == "td3_bc"
+    try:
+        while learner.train_iter < count:
+            learner.train(exp.replay.sample_offline(batch_size), 0)
+            exp.check_stop_request()
+            if learner.train_iter % PROGRESS_EVERY == 0:
+                exp.update_progress()
+    finally:
+        if isinstance(policy, SACPolicy):
+            policy.behaviour_cloning = False

@@ -127,3 +127,63 @@ def test_a_negative_number_of_pretraining_updates_is_refused(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match=r"policy.offline_dataset.pretrain_updates"):
         serial_pipeline(pretraining_sac("negative", demos, pretrain=-1), seed=0, max_env_step=0, quiet=True)
+
+
+# --- pretrain_actor_loss='td3_bc' ------------------------------------------------------------------------
+def demonstrated_action_error(demos: Path, cwd: Path, actor_loss: str) -> float:
+    """Mean squared distance between the pretrained actor's actions and the demonstrated ones, on their states."""
+    main, create = pretraining_sac(f"bc_{actor_loss}", demos, pretrain=300, warmup=0)
+    main["policy"]["offline_dataset"]["pretrain_actor_loss"] = actor_loss
+    policy = serial_pipeline((main, create), seed=0, max_env_step=0, quiet=True)
+    offline = load(cwd / f"bc_{actor_loss}" / "ckpt" / "iteration_300.pth.tar")["ding_lite"]["offline_buffer"]
+    actions = policy.eval_mode.forward(offline["data"]["obs"].numpy())
+    return float(np.mean((np.asarray(actions) - offline["data"]["action"].numpy()) ** 2))
+
+
+def test_td3_bc_pretraining_keeps_the_actor_near_the_demonstrated_actions(
+    demos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with_bc = demonstrated_action_error(demos, tmp_path, "td3_bc")
+    without = demonstrated_action_error(demos, tmp_path, "sac")
+    # the scripted swing's actions are a smooth function of the state that 300 BC steps fit closely, while
+    # SAC's loss alone follows critics that have never seen another action
+    assert with_bc < 0.05 < without, (with_bc, without)
+
+
+def test_td3_bc_is_refused_for_dqn_and_for_the_numpy_backend(
+    demos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    main, create = pretraining_sac("numpy", demos)
+    main["policy"]["offline_dataset"]["pretrain_actor_loss"] = "td3_bc"
+    main["policy"]["learn"]["backend"] = "numpy"
+    with pytest.raises(ConfigError, match=r"backend='numpy' is not possible here: .*pretrain_actor_loss is 'td3_bc'"):
+        serial_pipeline((main, create), seed=0, max_env_step=0, quiet=True)
+    ns = runpy.run_path(str(REPO / "dizoo_configs" / "cartpole_dqn_config.py"))
+    main, create = copy.deepcopy(dict(ns["main_config"])), dict(ns["create_config"])
+    main["env"]["collector_env_num"] = 2
+    record((main, create), "cartpole", 1, quiet=True, controller=lambda obs: (obs[:, 2] > 0).astype(int))
+    main["policy"]["offline_dataset"] = {"root": "cartpole", "pretrain_updates": 10, "pretrain_actor_loss": "td3_bc"}
+    with pytest.raises(ConfigError, match=r"'td3_bc', an actor loss, but policy 'dqn' has no actor"):
+        serial_pipeline((main, create), seed=0, max_env_step=0, quiet=True)
+
+
+def test_online_updates_after_td3_bc_pretraining_use_sacs_own_loss(
+    demos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    main, create = pretraining_sac("after", demos, pretrain=10, warmup=0)
+    main["policy"]["offline_dataset"]["pretrain_actor_loss"] = "td3_bc"
+    seen: list[bool] = []
+    from ding_lite.policy.sac import SACPolicy
+
+    learn = SACPolicy._forward_learn
+
+    def spy(self: SACPolicy, batch: Any) -> dict[str, float]:
+        seen.append(self.behaviour_cloning)
+        return learn(self, batch)
+
+    monkeypatch.setattr(SACPolicy, "_forward_learn", spy)
+    serial_pipeline((main, create), seed=0, max_train_iter=30, quiet=True)
+    assert seen == [True] * 10 + [False] * 20

@@ -43,6 +43,7 @@ LEGACY_VALUES = {
     "policy.offline_dataset.obs_features": ["observation.state"],
     "policy.offline_dataset.episode_ends": "done",
     "policy.offline_dataset.pretrain_updates": 0,
+    "policy.offline_dataset.pretrain_actor_loss": "sac",
     "policy.bc_pretrain": None,
     "policy.freeze_vision_encoder": False,
     "policy.model.obs_encoder": None,

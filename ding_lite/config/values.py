@@ -106,6 +106,7 @@ CHOICES: dict[str, tuple[str | None, ...]] = {
     "policy.intervention.when.rule": RULE_NAMES,
     "policy.intervention.when.norm": NORMS,
     "policy.distributed.engine": ENGINES,
+    "policy.offline_dataset.pretrain_actor_loss": ("sac", "td3_bc"),
 }
 
 

@@ -58,6 +58,7 @@ def offline_dataset_default_config() -> dict[str, Any]:
         # without a next.truncated column: 'done' (next.done ends are terminals) or 'truncated' (all are time limits)
         episode_ends="done",
         pretrain_updates=0,  # train iterations on the offline buffer alone before the first env step
+        pretrain_actor_loss="sac",  # SAC's during pretraining, or 'td3_bc': TD3+BC's (critics' term + BC), SAC only
     )
 
 

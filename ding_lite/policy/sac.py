@@ -43,10 +43,16 @@ def squashed_sample(mu: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor
     return action, log_prob
 
 
+# TD3+BC's weight of the critics' term against behaviour cloning (Fujimoto & Gu, 2021): the actor's loss while
+# pretraining with policy.offline_dataset.pretrain_actor_loss='td3_bc'
+TD3_BC_ALPHA = 2.5
+
+
 @register_policy("sac")
 class SACPolicy(Policy):
     _model: ContinuousQAC
     on_policy = False
+    behaviour_cloning = False  # True: TD3+BC's actor loss (set during offline pretraining, ding_lite.entry)
     config: ClassVar[dict[str, Any]] = dict(
         type="sac",
         import_names=[],
@@ -147,6 +153,9 @@ class SACPolicy(Policy):
             return f"the model is a {type(self._model).__name__}, not the built-in ContinuousQAC"
         if self._model.encoder is not None:
             return "the model has an obs_encoder"
+        offline = self._cfg.get("offline_dataset") or {}
+        if offline.get("pretrain_updates") and offline.get("pretrain_actor_loss") == "td3_bc":
+            return "policy.offline_dataset.pretrain_actor_loss is 'td3_bc'"
         return None
 
     def _init_output_layers(self, init_w: float) -> None:
@@ -197,12 +206,16 @@ class SACPolicy(Policy):
         critic_loss.backward()
         optimizer_q.step()
 
-        new_action, log_prob = squashed_sample(*self._model.compute_actor(obs, features))
+        mu, sigma = self._model.compute_actor(obs, features)
+        new_action, log_prob = squashed_sample(mu, sigma)
         critic_params = optimizer_q.param_groups[0]["params"]
         for param in critic_params:  # the actor's loss needs no critic weight gradients: skip computing them
             param.requires_grad_(False)
         new_q = torch.min(torch.stack(self._model.compute_critic(obs, new_action, features)), dim=0).values
         policy_loss = (alpha * log_prob - new_q).mean()
+        if self.behaviour_cloning:  # the critics' term scaled by their size, plus the batch actions' squared error
+            bc_loss = nn.functional.mse_loss(torch.tanh(mu), action)
+            policy_loss = TD3_BC_ALPHA * policy_loss / new_q.detach().abs().mean() + bc_loss
         optimizer_policy.zero_grad()
         policy_loss.backward()
         for param in critic_params:
