@@ -18,14 +18,17 @@ Usage: .venv/bin/python bench/bench_priors.py --work /tmp/priors [--task reacher
    reward classifier) against env steps and prints, per arm, the median over seeds of the env steps at which
    the evaluation first reached ``--target``.
 
-The arms are edits of the task's priors config (all priors: dizoo_configs/reacher_sac_priors_config.py,
+The arms are edits of the task's priors config (every prior: dizoo_configs/reacher_sac_priors_config.py,
 pendulum_pixels_sac_priors_config.py), except ``scratch``: dizoo_configs/reacher_sac_config.py (DI-engine's
-SAC: an MLP, 2,000 random warm-up steps) or pendulum_pixels_sac_config.py (1,000).
-``interventions`` (all priors) and ``no_classifier_interventions`` add the ding_lite Reacher SAC expert
+SAC: an MLP, 2,000 random warm-up steps) or pendulum_pixels_sac_config.py (1,000). The priors configs make
+3,000 updates on the demonstrations before the first env step (``offline_dataset.pretrain_updates``); the
+arms whose names end in ``_no_pretrain`` turn them off, as the priors were measured first.
+``no_classifier_td3_bc`` pretrains with TD3+BC's actor loss. ``interventions_no_pretrain`` (every other prior)
+and ``no_classifier_interventions_no_pretrain`` add the ding_lite Reacher SAC expert
 (tests/fixtures/ding_lite/reacher_sac_expert) as an intervening controller: it acts where its action is more
 than 0.5 (L2) from the agent's, at most 10 steps an episode (Reacher only). ``keep_env_reward`` is every
-prior with the classifier's reward on successes and the env's own reward elsewhere (LeRobot's rule). Env steps, not
-seconds, are compared, so runs may share the CPU.
+prior with the classifier's reward on successes and the env's own reward elsewhere (LeRobot's rule). Env
+steps, not seconds, are compared, so runs may share the CPU.
 """
 
 from __future__ import annotations
@@ -49,32 +52,31 @@ EXPERT = REPO / "tests" / "fixtures" / "ding_lite" / "reacher_sac_expert" / "pre
 INTERVENTION = (f"main_config.policy.intervention = dict(pretrained_path={str(EXPERT)!r}, "
                 "when=dict(rule='action_distance', threshold=0.5, max_per_episode=10))\n")  # fmt: skip
 
-# 3,000 updates on the demonstrations alone before the first env step, with SAC's or TD3+BC's actor loss
-PRETRAIN = "main_config.policy.offline_dataset.pretrain_updates = 3000\n"
-TD3_BC = PRETRAIN + "main_config.policy.offline_dataset.pretrain_actor_loss = 'td3_bc'\n"
 NO_CLASSIFIER = "main_config.env.pop('reward_classifier')\n"
+NO_BC_PRETRAIN = "main_config.policy.pop('bc_pretrain')\n"
 KEEP_ENV_REWARD = "main_config.env.reward_classifier.keep_env_reward = True\n"
+TD3_BC = "main_config.policy.offline_dataset.pretrain_actor_loss = 'td3_bc'\n"
+# the priors configs make 3,000 updates on the demonstrations before the first env step; the arms measured
+# before pretraining existed (their names end in _no_pretrain) turn them off
+NO_PRETRAIN = "main_config.policy.offline_dataset.pretrain_updates = 0\n"
 
 # arm -> (base config, Python lines editing its main_config); {base}: the task's configs' name
 ARMS: dict[str, tuple[str, str]] = {
     "scratch": ("{base}_config.py", ""),
     "all": ("{base}_priors_config.py", ""),
-    "no_classifier": ("{base}_priors_config.py", "main_config.env.pop('reward_classifier')\n"),
-    "no_bc_pretrain": ("{base}_priors_config.py", "main_config.policy.pop('bc_pretrain')\n"),
+    "no_classifier": ("{base}_priors_config.py", NO_CLASSIFIER),
+    "no_classifier_td3_bc": ("{base}_priors_config.py", NO_CLASSIFIER + TD3_BC),
+    "keep_env_reward": ("{base}_priors_config.py", KEEP_ENV_REWARD),
+    "all_no_pretrain": ("{base}_priors_config.py", NO_PRETRAIN),
+    "no_classifier_no_pretrain": ("{base}_priors_config.py", NO_CLASSIFIER + NO_PRETRAIN),
+    "demos_classifier_no_pretrain": ("{base}_priors_config.py", NO_BC_PRETRAIN + NO_PRETRAIN),
     "no_demos": ("{base}_priors_config.py",
                  "main_config.policy.pop('offline_dataset')\nmain_config.policy.random_collect_size = 2000\n"),
-    "demos_only": ("{base}_priors_config.py",
-                   "main_config.env.pop('reward_classifier')\nmain_config.policy.pop('bc_pretrain')\n"),
-    "keep_env_reward": ("{base}_priors_config.py", "main_config.env.reward_classifier.keep_env_reward = True\n"),
-    "interventions": ("{base}_priors_config.py", INTERVENTION),
-    "no_classifier_interventions": ("{base}_priors_config.py",
-                                    "main_config.env.pop('reward_classifier')\n" + INTERVENTION),
-    "pretrain": ("{base}_priors_config.py", NO_CLASSIFIER + PRETRAIN),
-    "pretrain_td3_bc": ("{base}_priors_config.py", NO_CLASSIFIER + TD3_BC),
-    "all_pretrain": ("{base}_priors_config.py", PRETRAIN),
-    "all_pretrain_td3_bc": ("{base}_priors_config.py", TD3_BC),
-    "keep_env_reward_pretrain": ("{base}_priors_config.py", KEEP_ENV_REWARD + PRETRAIN),
-    "keep_env_reward_pretrain_td3_bc": ("{base}_priors_config.py", KEEP_ENV_REWARD + TD3_BC),
+    "demos_only_no_pretrain": ("{base}_priors_config.py", NO_CLASSIFIER + NO_BC_PRETRAIN + NO_PRETRAIN),
+    "keep_env_reward_no_pretrain": ("{base}_priors_config.py", KEEP_ENV_REWARD + NO_PRETRAIN),
+    "interventions_no_pretrain": ("{base}_priors_config.py", INTERVENTION + NO_PRETRAIN),
+    "no_classifier_interventions_no_pretrain": ("{base}_priors_config.py",
+                                                NO_CLASSIFIER + INTERVENTION + NO_PRETRAIN),
 }  # fmt: skip
 
 
@@ -90,11 +92,13 @@ class Task:
 
 TASKS = {
     "reacher": Task("reacher_sac", tuple(ARMS), 15000, -7.0, "Reacher-v5 SAC"),
-    "pendulum_pixels": Task("pendulum_pixels_sac", ("scratch", "all", "no_classifier", "demos_only"), 30000,
+    "pendulum_pixels": Task("pendulum_pixels_sac", ("scratch", "all", "no_classifier", "no_classifier_td3_bc",
+                                                    "all_no_pretrain", "no_classifier_no_pretrain",
+                                                    "demos_only_no_pretrain"), 30000,
                             -250.0, "pendulum from 32x32 frames and state, SAC"),
     # the same with one update per env step (DI-engine's config makes one per 10), evaluated every 1,000 env
     # steps as there
-    "pendulum_pixels_ratio1": Task("pendulum_pixels_sac", ("scratch", "all", "no_classifier"), 20000, -250.0,
+    "pendulum_pixels_ratio1": Task("pendulum_pixels_sac", ("scratch", "no_classifier_no_pretrain"), 20000, -250.0,
                                    "pendulum from 32x32 frames and state, SAC, 1 update per env step",
                                    "main_config.policy.learn.update_per_collect = 10\n"
                                    "main_config.policy.eval.evaluator.eval_freq = 1000\n"),

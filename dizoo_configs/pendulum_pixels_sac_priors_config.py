@@ -55,9 +55,10 @@ pendulum_pixels_sac_priors_config = dict(
         collect=dict(n_sample=10, ),
         eval=dict(evaluator=dict(eval_freq=100, )),
         other=dict(replay_buffer=dict(replay_buffer_size=100000, ), ),
-        # the demonstrations, frames and state: half of every batch; their time limits are recorded (next.truncated)
+        # the demonstrations, frames and state: half of every batch, and 3,000 updates on them alone before the
+        # first env step; their time limits are recorded (next.truncated)
         offline_dataset=dict(root='datasets/pendulum_pixels_expert', ratio=0.5,
-                             obs_features=['observation.image', 'observation.state']),
+                             obs_features=['observation.image', 'observation.state'], pretrain_updates=3000),
     ),
 )
 pendulum_pixels_sac_priors_config = EasyDict(pendulum_pixels_sac_priors_config)

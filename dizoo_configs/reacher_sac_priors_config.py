@@ -55,9 +55,10 @@ reacher_sac_priors_config = dict(
         collect=dict(n_sample=8, ),
         eval=dict(evaluator=dict(eval_freq=500, )),
         other=dict(replay_buffer=dict(replay_buffer_size=100000, ), ),
-        # the demonstrations: half of every batch (LeRobot's split); Reacher's episodes end at its time limit
+        # the demonstrations: half of every batch (LeRobot's split), and 3,000 updates on them alone before the
+        # first env step; Reacher's episodes end at its time limit
         offline_dataset=dict(root='datasets/reacher_expert', ratio=0.5, obs_features=['observation.state'],
-                             episode_ends='truncated'),
+                             episode_ends='truncated', pretrain_updates=3000),
     ),
 )
 reacher_sac_priors_config = EasyDict(reacher_sac_priors_config)

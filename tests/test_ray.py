@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,16 +148,17 @@ def test_a_restarted_actor_process_takes_a_fresh_seed(ray_address: str, tmp_path
     main, create = read_config(ray_config(tmp_path))
     cfg = compile_config((main, create), 0, save_cfg=False)
     pool = ActorPool(to_plain(cfg), 1, 0, WeightPublisher(every_s=0.0), ExperimentLogger(tmp_path, tensorboard=False))
-    from ray.exceptions import RayActorError
+    from ray.exceptions import GetTimeoutError, RayActorError
 
     try:
         first = again = ray.get(pool.actors[0].ready.remote())
         os.kill(int(first["pid"]), signal.SIGKILL)  # the process dies now; Ray starts another
-        for _ in range(10):  # a call that reached the dead process fails; later ones wait for the new one
-            with contextlib.suppress(RayActorError):
+        # calls fail until the new process is up; on a loaded machine that can take a minute, so the loop
+        # waits for the new incarnation itself, with a deadline instead of a number of calls
+        deadline = time.monotonic() + 300
+        while again["incarnation"] == first["incarnation"] and time.monotonic() < deadline:
+            with contextlib.suppress(RayActorError, GetTimeoutError):
                 again = ray.get(pool.actors[0].ready.remote(), timeout=120)
-                if again["incarnation"] != first["incarnation"]:
-                    break
     finally:
         pool.close()
     assert first["seed"] == actor_seed(0, 0) and again["incarnation"] != first["incarnation"]
