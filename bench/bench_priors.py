@@ -67,6 +67,7 @@ ARMS: dict[str, tuple[str, str]] = {
     "no_classifier": ("{base}_priors_config.py", NO_CLASSIFIER),
     "no_classifier_td3_bc": ("{base}_priors_config.py", NO_CLASSIFIER + TD3_BC),
     "keep_env_reward": ("{base}_priors_config.py", KEEP_ENV_REWARD),
+    "all_td3_bc": ("{base}_priors_config.py", TD3_BC),
     "all_no_pretrain": ("{base}_priors_config.py", NO_PRETRAIN),
     "no_classifier_no_pretrain": ("{base}_priors_config.py", NO_CLASSIFIER + NO_PRETRAIN),
     "demos_classifier_no_pretrain": ("{base}_priors_config.py", NO_BC_PRETRAIN + NO_PRETRAIN),
