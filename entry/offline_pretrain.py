@@ -2,7 +2,9 @@
 
 An off-policy run with an offline dataset can learn from it before it acts: ``pretrain_updates`` train
 iterations whose whole batch comes from the offline buffer, at env step 0. They are the run's first train
-iterations (0 to N-1), logged and checkpointed like any other. The online loop (random warm-up, then
+iterations (0 to N-1), checkpointed like any other and logged over train_iter (``learner_iter/*``,
+``buffer_iter/*``; the ``*_step`` tags, whose points would all sit at env step 0, start with the online
+updates). The online loop (random warm-up, then
 collect and train) starts after them; its first evaluation, at the end of the warm-up (at env step 0 without
 one), shows the pretrained policy.
 
@@ -69,6 +71,7 @@ def pretrain_on_offline(exp: Experiment, max_train_iter: int) -> None:
     policy = exp.policy
     if isinstance(policy, SACPolicy):
         policy.behaviour_cloning = _actor_loss(exp.cfg.policy) == "td3_bc"
+    learner.logs_over_env_step = False  # every point would be at env step 0: the *_iter tags only
     try:
         while learner.train_iter < count:
             learner.train(exp.replay.sample_offline(batch_size), 0)
@@ -76,5 +79,6 @@ def pretrain_on_offline(exp: Experiment, max_train_iter: int) -> None:
             if learner.train_iter % PROGRESS_EVERY == 0:
                 exp.update_progress()
     finally:
+        learner.logs_over_env_step = True
         if isinstance(policy, SACPolicy):
             policy.behaviour_cloning = False

@@ -16,6 +16,8 @@ Specifications:
   training state in them), TensorBoard scalars, text logs, result.json.
 * A resume with another number of processes is refused in one sentence, either way round; so is
   ``policy.distributed.engine='ray'`` under torchrun.
+* SAC with demonstrations pretrains on them (``offline_dataset.pretrain_updates``, TD3+BC's actor loss) under
+  2 processes with averaged gradients, and a run stopped inside pretraining resumes identical.
 
 All runs start in one module fixture, two torchrun jobs at a time (about 40 s on 2 busy cores).
 """
@@ -38,6 +40,7 @@ from ding_lite.ddp.state_transfer import pack, unpack
 
 DQN_ITERATIONS, DQN_STOP_AT = 200, 98  # 98: two of a collect's four updates are left at the stop
 SAC_ITERATIONS, SAC_STOP_AT = 40, 17
+SAC_PRETRAIN, SAC_PRETRAIN_STOP_AT = 10, 6  # pretraining updates; a stop inside them
 
 DQN_MAIN = """
 main_config = dict(
@@ -88,6 +91,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Proc]:
     dqn = DQN_MAIN.format(extra="")
     folders = {name: experiment(base, name, dqn) for name in ("dqn1", "dqn2", "dqn_resumed")}
     folders |= {name: experiment(base, name, SAC_MAIN) for name in ("sac2", "sac_resumed")}
+    pretraining = SAC_MAIN.replace("random_collect_size=64,", f"random_collect_size=64, offline_dataset=dict("
+                                   f"root={str(recorded_pendulum(base / 'demos'))!r}, pretrain_updates={SAC_PRETRAIN}, "
+                                   "pretrain_actor_loss='td3_bc'),")  # fmt: skip
+    folders |= {name: experiment(base, name, pretraining) for name in ("sac_pre2", "sac_pre_resumed")}
     ray = experiment(base, "ray", DQN_MAIN.format(extra="distributed=dict(engine='ray'),"))
     found: dict[str, Path | Proc] = {}
 
@@ -112,6 +119,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Proc]:
         lambda: then_refused("dqn2", TORCHRUN, "refused_by_1", DING),
         lambda: stopped_and_resumed("sac_resumed", SAC_STOP_AT, SAC_ITERATIONS),
         lambda: straight("sac2", TORCHRUN, SAC_ITERATIONS),
+        lambda: stopped_and_resumed("sac_pre_resumed", SAC_PRETRAIN_STOP_AT, SAC_ITERATIONS),
+        lambda: straight("sac_pre2", TORCHRUN, SAC_ITERATIONS),
         lambda: then_refused("dqn1", DING, "refused_by_2", TORCHRUN),
         lambda: found.update(ray=serial(TORCHRUN, ray)),
     ]  # longest first
@@ -119,6 +128,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Proc]:
         for future in [pool.submit(job) for job in jobs]:
             future.result()
     return found
+
+
+def recorded_pendulum(root: Path) -> Path:
+    """One pendulum episode (act_scale, 200 frames) of a scripted swing controller, as a dataset at ``root``."""
+    import numpy as np
+
+    from ding_lite.config import read_config
+    from ding_lite.entry.record import record
+
+    main, create = read_config(Path(__file__).resolve().parents[1] / "dizoo_configs" / "pendulum_sac_config.py")
+    main["env"].update(collector_env_num=1, act_scale=True)
+    record((main, create), root, 1, quiet=True,
+           controller=lambda obs: np.clip(-obs[:, 1:2] - 0.3 * obs[:, 2:3], -1, 1).astype(np.float32))  # fmt: skip
+    return root
 
 
 def exp(runs: dict[str, Path | Proc], name: str) -> Path:
@@ -132,7 +155,7 @@ def result(folder: Path) -> dict[str, object]:
     return loaded
 
 
-@pytest.mark.parametrize("name", ["dqn2", "sac2"])
+@pytest.mark.parametrize("name", ["dqn2", "sac2", "sac_pre2"])
 def test_every_rank_ends_with_the_same_weights(runs: dict[str, Path | Proc], name: str) -> None:
     done = result(exp(runs, name))
     assert done["world_size"] == 2 and done["train_iter"] == (DQN_ITERATIONS if name == "dqn2" else SAC_ITERATIONS)
@@ -225,3 +248,12 @@ def test_a_rank_state_survives_packing_with_its_types() -> None:
     assert again["nan"] != again["nan"] and again["empty"].shape == (0, 4)
     with pytest.raises(TypeError, match=r"state\['bad'\]: a set cannot be sent between ranks"):
         pack({"bad": {1, 2}})
+
+
+def test_a_2_process_run_stopped_inside_pretraining_resumes_identical(runs: dict[str, Path | Proc]) -> None:
+    resumed = exp(runs, "sac_pre_resumed")
+    stopped = load(resumed / "ckpt" / f"iteration_{SAC_PRETRAIN_STOP_AT}.pth.tar")
+    assert stopped["last_iter"] == SAC_PRETRAIN_STOP_AT and stopped["last_step"] == 0  # no env step yet
+    assert_identical(exp(runs, "sac_pre2"), resumed, SAC_ITERATIONS)
+    offline = load(resumed / "ckpt" / f"iteration_{SAC_ITERATIONS}.pth.tar")["ding_lite"]["offline_buffer"]
+    assert offline["size"] == 199  # the episode's 200 frames but the last, a time limit with no successor

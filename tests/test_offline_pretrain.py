@@ -77,7 +77,11 @@ def test_pretraining_updates_from_the_demonstrations_alone_before_any_env_step(
     assert result_of(tmp_path / "none")["train_iter"] == 0
     pre = load(tmp_path / "pre" / "ckpt" / f"iteration_{PRE}.pth.tar")
     assert pre["ding_lite"]["buffer"]["size"] == 0  # nothing collected: every batch came from the demonstrations
-    assert scalar_series(tmp_path / "pre")["buffer_iter/offline_fraction"] == [(10, 1.0), (20, 1.0), (30, 1.0)]
+    series = scalar_series(tmp_path / "pre")
+    assert series["buffer_iter/offline_fraction"] == [(10, 1.0), (20, 1.0), (30, 1.0)]
+    assert [step for step, _ in series["learner_iter/critic_loss_avg"]] == [10, 20, 30]
+    # over env steps every point would sit at 0: those tags wait for the online updates
+    assert not [tag for tag in series if tag.startswith(("learner_step/", "buffer_step/"))]
     untrained = load(tmp_path / "none" / "ckpt" / "iteration_0.pth.tar")["model"]
     changed = [name for name, value in pre["model"].items() if not torch.equal(value, untrained[name])]
     assert any(name.startswith("actor") for name in changed) and any(name.startswith("critic") for name in changed)
@@ -92,6 +96,8 @@ def test_the_warm_up_and_mixed_batches_follow_and_the_first_evaluation_sees_the_
     assert all(online[s] == 0 for s in (10, 20, 30)) and online[40] >= WARMUP and online[50] >= WARMUP
     evaluations = series["evaluator_iter/reward_mean"]
     assert evaluations[0][0] == PRE  # the first evaluation comes after pretraining and the warm-up
+    steps = [step for step, _ in series["learner_step/critic_loss_avg"]]
+    assert len(steps) == 2 and steps[0] >= WARMUP and steps == sorted(set(steps))  # iterations 40 and 50 only
     assert series["evaluator_step/reward_mean"][0][0] == WARMUP
     assert result_of(straight)["train_iter"] == N
 

@@ -134,4 +134,5 @@ class BufferLogHook(LearnerHook):
             return
         for key, value in self.replay.stats().items():
             learner.logger.scalar(f"buffer_iter/{key}", value, learner.train_iter)
-            learner.logger.scalar(f"buffer_step/{key}", value, learner.env_step)
+            if learner.logs_over_env_step:
+                learner.logger.scalar(f"buffer_step/{key}", value, learner.env_step)

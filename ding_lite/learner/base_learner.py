@@ -55,6 +55,9 @@ class BaseLearner:
         self.resume_training = resume_training
         self.train_iter = 0
         self.env_step = 0
+        # False while updates happen before any env step (offline pretraining): the *_step tags would stack
+        # their points at env step 0, so only the *_iter ones are written
+        self.logs_over_env_step = True
         self.loaded_env_step: int | None = None
         self.loaded_state: dict[str, Any] | None = None
         self.loaded_path: Path | None = None
@@ -114,7 +117,8 @@ class BaseLearner:
         self._monitor.clear()
         for key, value in averages.items():
             self.logger.scalar(f"learner_iter/{key}_avg", value, self.train_iter)
-            self.logger.scalar(f"learner_step/{key}_avg", value, self.env_step)
+            if self.logs_over_env_step:
+                self.logger.scalar(f"learner_step/{key}_avg", value, self.env_step)
         text = " ".join(f"{key}={value:.4g}" for key, value in averages.items())
         self.logger.text("learner", f"train_iter {self.train_iter} env_step {self.env_step} {text}")
 
