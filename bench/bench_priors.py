@@ -23,8 +23,8 @@ pendulum_pixels_sac_priors_config.py), except ``scratch``: dizoo_configs/reacher
 SAC: an MLP, 2,000 random warm-up steps) or pendulum_pixels_sac_config.py (1,000). The priors configs make
 3,000 updates on the demonstrations before the first env step (``offline_dataset.pretrain_updates``); the
 arms whose names end in ``_no_pretrain`` turn them off, as the priors were measured first.
-``no_classifier_td3_bc`` pretrains with TD3+BC's actor loss. ``interventions_no_pretrain`` (every other prior)
-and ``no_classifier_interventions_no_pretrain`` add the ding_lite Reacher SAC expert
+``no_classifier_td3_bc`` pretrains with TD3+BC's actor loss. ``interventions_no_pretrain`` (every other prior),
+``no_classifier_interventions`` and ``no_classifier_interventions_no_pretrain`` add the ding_lite Reacher SAC expert
 (tests/fixtures/ding_lite/reacher_sac_expert) as an intervening controller: it acts where its action is more
 than 0.5 (L2) from the agent's, at most 10 steps an episode (Reacher only). ``keep_env_reward`` is every
 prior with the classifier's reward on successes and the env's own reward elsewhere (LeRobot's rule). Env
@@ -68,6 +68,7 @@ ARMS: dict[str, tuple[str, str]] = {
     "no_classifier_td3_bc": ("{base}_priors_config.py", NO_CLASSIFIER + TD3_BC),
     "keep_env_reward": ("{base}_priors_config.py", KEEP_ENV_REWARD),
     "all_td3_bc": ("{base}_priors_config.py", TD3_BC),
+    "no_classifier_interventions": ("{base}_priors_config.py", NO_CLASSIFIER + INTERVENTION),
     "all_no_pretrain": ("{base}_priors_config.py", NO_PRETRAIN),
     "no_classifier_no_pretrain": ("{base}_priors_config.py", NO_CLASSIFIER + NO_PRETRAIN),
     "demos_classifier_no_pretrain": ("{base}_priors_config.py", NO_BC_PRETRAIN + NO_PRETRAIN),
