@@ -4,9 +4,8 @@ An off-policy run with an offline dataset can learn from it before it acts: ``pr
 iterations whose whole batch comes from the offline buffer, at env step 0. They are the run's first train
 iterations (0 to N-1), checkpointed like any other and logged over train_iter (``learner_iter/*``,
 ``buffer_iter/*``; the ``*_step`` tags, whose points would all sit at env step 0, start with the online
-updates). The online loop (random warm-up, then
-collect and train) starts after them; its first evaluation, at the end of the warm-up (at env step 0 without
-one), shows the pretrained policy.
+updates). The online loop (random warm-up, then collect and train) starts after them; its first
+evaluation, at the end of the warm-up (at env step 0 without one), shows the pretrained policy.
 
 The batches are drawn with the offline buffer's generator, which is in every checkpoint, so a run stopped
 during pretraining and resumed does the remaining updates and ends bit-identical to an uninterrupted one.
@@ -61,12 +60,10 @@ def pretrain_on_offline(exp: Experiment, max_train_iter: int) -> None:
     """The pretraining updates not done yet, up to ``max_train_iter``; call after ``exp.start()`` (a resume
     restores train_iter)."""
     count = min(pretrain_updates(exp.cfg.policy), max_train_iter)
-    if count == 0 or exp.collector.env_step > 0:
+    learner, batch_size = exp.learner, int(exp.cfg.policy.learn.batch_size)
+    if learner.train_iter >= count or exp.collector.env_step > 0:
         return
     assert exp.replay is not None  # check_pretrain_config: pretraining implies demonstrations
-    learner, batch_size = exp.learner, int(exp.cfg.policy.learn.batch_size)
-    if learner.train_iter >= count:
-        return
     exp.progress.event(f"pretraining on the offline buffer: {count - learner.train_iter} updates at env step 0")
     policy = exp.policy
     if isinstance(policy, SACPolicy):

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pytest
 from resume_helpers import assert_identical, load, text_logs
+from swing_demos import record_swing
 from test_ddp import DING, TIMEOUT_S, TORCHRUN, Proc, assert_world_size_refused, experiment, ok
 
 from ding_lite.ddp.state_transfer import pack, unpack
@@ -91,8 +92,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Proc]:
     dqn = DQN_MAIN.format(extra="")
     folders = {name: experiment(base, name, dqn) for name in ("dqn1", "dqn2", "dqn_resumed")}
     folders |= {name: experiment(base, name, SAC_MAIN) for name in ("sac2", "sac_resumed")}
+    demos = record_swing(base / "demos", episodes=1, envs=1)
     pretraining = SAC_MAIN.replace("random_collect_size=64,", f"random_collect_size=64, offline_dataset=dict("
-                                   f"root={str(recorded_pendulum(base / 'demos'))!r}, pretrain_updates={SAC_PRETRAIN}, "
+                                   f"root={str(demos)!r}, pretrain_updates={SAC_PRETRAIN}, "
                                    "pretrain_actor_loss='td3_bc'),")  # fmt: skip
     folders |= {name: experiment(base, name, pretraining) for name in ("sac_pre2", "sac_pre_resumed")}
     ray = experiment(base, "ray", DQN_MAIN.format(extra="distributed=dict(engine='ray'),"))
@@ -128,20 +130,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Proc]:
         for future in [pool.submit(job) for job in jobs]:
             future.result()
     return found
-
-
-def recorded_pendulum(root: Path) -> Path:
-    """One pendulum episode (act_scale, 200 frames) of a scripted swing controller, as a dataset at ``root``."""
-    import numpy as np
-
-    from ding_lite.config import read_config
-    from ding_lite.entry.record import record
-
-    main, create = read_config(Path(__file__).resolve().parents[1] / "dizoo_configs" / "pendulum_sac_config.py")
-    main["env"].update(collector_env_num=1, act_scale=True)
-    record((main, create), root, 1, quiet=True,
-           controller=lambda obs: np.clip(-obs[:, 1:2] - 0.3 * obs[:, 2:3], -1, 1).astype(np.float32))  # fmt: skip
-    return root
 
 
 def exp(runs: dict[str, Path | Proc], name: str) -> Path:

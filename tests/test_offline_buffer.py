@@ -19,6 +19,7 @@ import pytest
 import torch
 from conftest import RunDing
 from resume_helpers import checkpoint_differences, load, scalar_series
+from swing_demos import record_swing
 
 from ding_lite.config import compile_config
 from ding_lite.data import ReplayBuffer
@@ -247,12 +248,7 @@ def short_sac(exp: str, demos: Path, **learn: Any) -> tuple[dict[str, Any], dict
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two recorded pendulum episodes (act_scale), from a scripted swing controller."""
-    root = tmp_path_factory.mktemp("demos") / "pendulum"
-    main, create = sac_pair()
-    main["env"].update(collector_env_num=2)
-    record((main, create), root, 2, quiet=True,
-           controller=lambda obs: np.clip(-obs[:, 1:2] - 0.3 * obs[:, 2:3], -1, 1).astype(np.float32))  # fmt: skip
-    return root
+    return record_swing(tmp_path_factory.mktemp("demos") / "pendulum", episodes=2, envs=2)
 
 
 @pytest.fixture(scope="module")

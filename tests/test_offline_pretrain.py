@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from resume_helpers import checkpoint_differences, load, scalar_series
+from swing_demos import record_swing
 
 from ding_lite.entry import serial_pipeline
 from ding_lite.entry.record import record
@@ -43,13 +44,7 @@ def pretraining_sac(
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two recorded pendulum episodes (act_scale), from a scripted swing controller."""
-    root = tmp_path_factory.mktemp("demos") / "pendulum"
-    ns = runpy.run_path(str(SAC_CONFIG))
-    main, create = copy.deepcopy(dict(ns["main_config"])), dict(ns["create_config"])
-    main["env"].update(collector_env_num=2)
-    record((main, create), root, 2, quiet=True,
-           controller=lambda obs: np.clip(-obs[:, 1:2] - 0.3 * obs[:, 2:3], -1, 1).astype(np.float32))  # fmt: skip
-    return root
+    return record_swing(tmp_path_factory.mktemp("demos") / "pendulum", episodes=2, envs=2)
 
 
 @pytest.fixture(scope="module")
