@@ -172,8 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _guarded(lambda: run(args))
     except TrainingInterrupted as stop:
-        print(f"ding: {stop}", file=sys.stderr)
-        print(f"resume with: {_resume_command(args)}", file=sys.stderr)
+        _say(f"ding: {stop}")
+        _say(f"resume with: {_resume_command(args)}")
         return 128 + stop.signal_number
 
 
@@ -192,6 +192,13 @@ def _resume_command(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(w) for w in [*words, "--resume"])
 
 
+def _say(line: str) -> None:
+    """``line`` on stderr in one write: under torchrun every process prints to the same stderr, and print()'s
+    separate write of the newline (unbuffered stderr, PYTHONUNBUFFERED) let two processes' lines run into one."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def _guarded(action: Callable[[], int]) -> int:
     """Run ``action``; user mistakes become one line on stderr and exit status 2."""
     try:
@@ -204,10 +211,10 @@ def _guarded(action: Callable[[], int]) -> int:
             if not isinstance(err, FileNotFoundError) or not err.filename
             else f"{err.strerror}: '{err.filename}'"
         )
-        print(f"ding: error: {message}", file=sys.stderr)
+        _say(f"ding: error: {message}")
         return 2
     except KeyboardInterrupt:
-        print("ding: interrupted", file=sys.stderr)
+        _say("ding: interrupted")
         return 130
 
 

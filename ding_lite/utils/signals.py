@@ -41,9 +41,8 @@ class StopRequest:
             return
         self.signal_name = signal.Signals(signum).name
         self.signal_number = signum
-        print(
-            f"\n{self.signal_name} received: finishing this train iteration and writing a checkpoint"
-            + (" (Ctrl-C again to exit at once)" if signum == signal.SIGINT else ""),
-            file=sys.stderr,
-            flush=True,
-        )
+        again = " (Ctrl-C again to exit at once)" if signum == signal.SIGINT else ""
+        # one write: processes of a torchrun job share stderr, and print() writes the newline separately
+        what = "finishing this train iteration and writing a checkpoint"
+        sys.stderr.write(f"\n{self.signal_name} received: {what}{again}\n")
+        sys.stderr.flush()
